@@ -1,0 +1,1 @@
+"""Hameau hardware drivers: one module per part, each given its bus object."""

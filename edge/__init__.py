@@ -1,0 +1,1 @@
+"""The on-device agent: config, runtime, controllers, store and technician CLI."""

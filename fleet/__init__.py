@@ -1,0 +1,1 @@
+"""The fleet controller and the wire protocol shared with the boxes."""
