@@ -1,0 +1,386 @@
+"""Simulated Modbus RTU slaves (meters) answering on a real pseudo-terminal, with faults."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import struct
+import tempfile
+import threading
+import tty
+from collections.abc import Mapping, Sequence
+from typing import Union
+
+from drivers.modbus import crc_ok, with_crc
+
+Fault = Union[None, str, tuple[str, int]]
+
+#: Function codes the simulated slaves serve.
+READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE = 3, 4, 6, 16
+#: Silence after which a partial frame is taken as complete (3.5 characters, generously).
+FRAME_GAP_S = 0.02
+
+
+class SimModbusException(Exception):
+    """A Modbus exception the simulated device answers with."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"modbus exception {code}")
+        self.code = code
+
+
+def _check_fault(fault: Fault) -> Fault:
+    if fault is None or fault in ("silent", "bad_crc"):
+        return fault
+    if (
+        isinstance(fault, tuple)
+        and len(fault) == 2
+        and fault[0] == "exception"
+        and isinstance(fault[1], int)
+        and 1 <= fault[1] <= 0x7F
+    ):
+        return fault
+    raise ValueError(f'fault must be None, "silent", "bad_crc" or ("exception", code), got {fault!r}')
+
+
+class SimRegisterDevice:
+    """A Modbus slave holding input and holding registers; addresses not defined are illegal."""
+
+    def __init__(
+        self,
+        input_registers: Mapping[int, int] | None = None,
+        holding_registers: Mapping[int, int] | None = None,
+        *,
+        max_registers_per_read: int = 125,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._tables: dict[str, dict[int, int]] = {"input": {}, "holding": {}}
+        self.max_registers_per_read = max_registers_per_read
+        self._fault: Fault = None
+        self.fail_times: int | None = None
+        self.request_count = 0
+        for address, word in (input_registers or {}).items():
+            self.set_registers("input", address, [word])
+        for address, word in (holding_registers or {}).items():
+            self.set_registers("holding", address, [word])
+
+    @property
+    def fault(self) -> Fault:
+        """None, "silent", "bad_crc" or ("exception", code); applies to `fail_times` requests if set."""
+        return self._fault
+
+    @fault.setter
+    def fault(self, value: Fault) -> None:
+        self._fault = _check_fault(value)
+
+    def take_fault(self) -> Fault:
+        """Count one request addressed to this device and return the fault to apply to it."""
+        with self._lock:
+            self.request_count += 1
+            if self._fault is None:
+                return None
+            if self.fail_times is None:
+                return self._fault
+            if self.fail_times > 0:
+                self.fail_times -= 1
+                return self._fault
+            return None
+
+    def set_registers(self, function: str, address: int, words: Sequence[int]) -> None:
+        """Define or overwrite registers (this also makes their addresses legal)."""
+        table = self._tables[function]
+        with self._lock:
+            for offset, word in enumerate(words):
+                if not 0 <= word <= 0xFFFF or not 0 <= address + offset <= 0xFFFF:
+                    raise ValueError(f"register {address + offset}: {word!r} is not a 16-bit word")
+                table[address + offset] = word
+
+    def set_float32(self, function: str, address: int, value: float, word_order: str = "big") -> None:
+        """Store an IEEE 754 float in two registers."""
+        high, low = struct.unpack(">HH", struct.pack(">f", value))
+        self.set_registers(function, address, [high, low] if word_order == "big" else [low, high])
+
+    def set_uint32(self, function: str, address: int, value: int, word_order: str = "big") -> None:
+        """Store an unsigned (or, if negative, two's-complement) 32-bit integer in two registers."""
+        raw = value & 0xFFFF_FFFF
+        high, low = raw >> 16, raw & 0xFFFF
+        self.set_registers(function, address, [high, low] if word_order == "big" else [low, high])
+
+    def set_int16(self, function: str, address: int, value: int) -> None:
+        """Store a signed 16-bit integer in one register."""
+        self.set_registers(function, address, [value & 0xFFFF])
+
+    def registers(self, function: str) -> dict[int, int]:
+        """A copy of one register table."""
+        with self._lock:
+            self._refresh()
+            return dict(self._tables[function])
+
+    def _refresh(self) -> None:
+        """Hook for subclasses to write their current values into the tables."""
+
+    def read(self, function: str, address: int, count: int) -> list[int]:
+        """Registers as a read request sees them, or SimModbusException."""
+        if not 1 <= count <= min(125, self.max_registers_per_read):
+            raise SimModbusException(3)
+        with self._lock:
+            self._refresh()
+            table = self._tables[function]
+            try:
+                return [table[a] for a in range(address, address + count)]
+            except KeyError:
+                raise SimModbusException(2) from None
+
+    def write(self, address: int, words: Sequence[int]) -> None:
+        """Write holding registers that already exist, or SimModbusException."""
+        with self._lock:
+            table = self._tables["holding"]
+            if any(a not in table for a in range(address, address + len(words))):
+                raise SimModbusException(2)
+            for offset, word in enumerate(words):
+                table[address + offset] = word
+
+    def respond(self, pdu: bytes) -> bytes:
+        """The response PDU (function code + data) to a request PDU."""
+        function_code = pdu[0]
+        try:
+            if function_code in (READ_HOLDING, READ_INPUT) and len(pdu) == 5:
+                address, count = struct.unpack(">HH", pdu[1:5])
+                words = self.read("holding" if function_code == READ_HOLDING else "input", address, count)
+                return bytes([function_code, 2 * count]) + struct.pack(f">{count}H", *words)
+            if function_code == WRITE_SINGLE and len(pdu) == 5:
+                address, word = struct.unpack(">HH", pdu[1:5])
+                self.write(address, [word])
+                return pdu
+            if function_code == WRITE_MULTIPLE and len(pdu) >= 6:
+                address, count, byte_count = struct.unpack(">HHB", pdu[1:6])
+                if not 1 <= count <= 123 or byte_count != 2 * count or len(pdu) != 6 + byte_count:
+                    raise SimModbusException(3)
+                self.write(address, struct.unpack(f">{count}H", pdu[6:]))
+                return pdu[:5]
+            raise SimModbusException(1)
+        except SimModbusException as exc:
+            return bytes([function_code | 0x80, exc.code])
+
+
+def _float_meter_tables(spans: Sequence[tuple[int, int]]) -> dict[int, int]:
+    return {address: 0 for start, end in spans for address in range(start, end)}
+
+
+class _SimEastronMeter(SimRegisterDevice):
+    """An Eastron meter: float32 input registers, reserved ones read as zero, 80 per read."""
+
+    #: reading name -> first input register of its float32 value (datasheet addresses).
+    FLOAT_REGISTERS: Mapping[str, int] = {}
+    #: [start, end) ranges of input registers the meter answers for.
+    INPUT_SPANS: Sequence[tuple[int, int]] = ()
+
+    def __init__(self, values: Mapping[str, float]) -> None:
+        super().__init__(_float_meter_tables(self.INPUT_SPANS), max_registers_per_read=80)
+        for name, value in values.items():
+            setattr(self, name, float(value))
+
+    def _refresh(self) -> None:
+        for name, address in self.FLOAT_REGISTERS.items():
+            self.set_float32("input", address, getattr(self, name))
+
+
+class SimSDM120(_SimEastronMeter):
+    """Eastron SDM120-Modbus single-phase meter; every value attribute is settable."""
+
+    FLOAT_REGISTERS = {
+        "voltage_v": 0x0000,
+        "current_a": 0x0006,
+        "active_power_w": 0x000C,
+        "apparent_power_va": 0x0012,
+        "reactive_power_var": 0x0018,
+        "power_factor": 0x001E,
+        "frequency_hz": 0x0046,
+        "import_energy_kwh": 0x0048,
+        "export_energy_kwh": 0x004A,
+        "total_energy_kwh": 0x0156,
+    }
+    INPUT_SPANS = ((0x0000, 0x0060), (0x0156, 0x015A))
+
+    def __init__(
+        self,
+        voltage_v: float = 230.0,
+        current_a: float = 0.0,
+        active_power_w: float = 0.0,
+        apparent_power_va: float = 0.0,
+        reactive_power_var: float = 0.0,
+        power_factor: float = 1.0,
+        frequency_hz: float = 50.0,
+        import_energy_kwh: float = 0.0,
+        export_energy_kwh: float = 0.0,
+        total_energy_kwh: float = 0.0,
+    ) -> None:
+        super().__init__({k: v for k, v in locals().items() if k in self.FLOAT_REGISTERS})
+
+
+class SimSDM630(_SimEastronMeter):
+    """Eastron SDM630-Modbus v2 three-phase meter; every value attribute is settable."""
+
+    FLOAT_REGISTERS = {
+        "voltage_l1_v": 0x0000,
+        "voltage_l2_v": 0x0002,
+        "voltage_l3_v": 0x0004,
+        "current_l1_a": 0x0006,
+        "current_l2_a": 0x0008,
+        "current_l3_a": 0x000A,
+        "active_power_l1_w": 0x000C,
+        "active_power_l2_w": 0x000E,
+        "active_power_l3_w": 0x0010,
+        "active_power_w": 0x0034,
+        "power_factor": 0x003E,
+        "frequency_hz": 0x0046,
+        "import_energy_kwh": 0x0048,
+        "export_energy_kwh": 0x004A,
+        "total_energy_kwh": 0x0156,
+    }
+    INPUT_SPANS = ((0x0000, 0x0060), (0x00C8, 0x00F0), (0x0156, 0x0160))
+
+    def __init__(
+        self,
+        voltage_l1_v: float = 230.0,
+        voltage_l2_v: float = 230.0,
+        voltage_l3_v: float = 230.0,
+        current_l1_a: float = 0.0,
+        current_l2_a: float = 0.0,
+        current_l3_a: float = 0.0,
+        active_power_l1_w: float = 0.0,
+        active_power_l2_w: float = 0.0,
+        active_power_l3_w: float = 0.0,
+        active_power_w: float = 0.0,
+        power_factor: float = 1.0,
+        frequency_hz: float = 50.0,
+        import_energy_kwh: float = 0.0,
+        export_energy_kwh: float = 0.0,
+        total_energy_kwh: float = 0.0,
+    ) -> None:
+        super().__init__({k: v for k, v in locals().items() if k in self.FLOAT_REGISTERS})
+
+
+def _request_length(buffer: bytes) -> int | None:
+    """Length of the request frame at the start of `buffer`, None if not known yet."""
+    if len(buffer) < 2:
+        return None
+    if buffer[1] in (READ_HOLDING, READ_INPUT, WRITE_SINGLE):
+        return 8
+    if buffer[1] == WRITE_MULTIPLE and len(buffer) >= 7:
+        return 9 + buffer[6]
+    return None
+
+
+class SimModbusSlave:
+    """Several simulated slaves on one RS-485 line, served on a pseudo-terminal by a thread."""
+
+    def __init__(self) -> None:
+        self._devices: dict[int, SimRegisterDevice] = {}
+        self._devices_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._fds: tuple[int, int] | None = None
+        self._dir: str | None = None
+
+    @property
+    def path(self) -> str:
+        """Stable path of the line (a symlink to the current pty, like /dev/serial/by-id)."""
+        if self._dir is None:
+            raise RuntimeError("the simulated line has never been started")
+        return os.path.join(self._dir, "ttyRS485")
+
+    @property
+    def running(self) -> bool:
+        """True while the line is served."""
+        return self._thread is not None
+
+    def add_device(self, unit_id: int, device: SimRegisterDevice) -> SimRegisterDevice:
+        """Connect a device with this unit id to the line; returns it."""
+        if not 1 <= unit_id <= 247:
+            raise ValueError(f"unit_id must be within 1..247, got {unit_id}")
+        with self._devices_lock:
+            if unit_id in self._devices:
+                raise ValueError(f"unit {unit_id} is already on the line")
+            self._devices[unit_id] = device
+        return device
+
+    def remove_device(self, unit_id: int) -> None:
+        """Disconnect a device from the line (it stops answering)."""
+        with self._devices_lock:
+            self._devices.pop(unit_id, None)
+
+    def start(self) -> str:
+        """Open a fresh pty, serve it in a background thread; returns the path pyserial opens."""
+        if self._thread is not None:
+            raise RuntimeError("the simulated line is already running")
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="hameau-rs485-")
+        os.makedirs(self._dir, exist_ok=True)
+        master_fd, slave_fd = os.openpty()
+        tty.setraw(slave_fd)
+        self._fds = (master_fd, slave_fd)
+        path = self.path
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.symlink(os.ttyname(slave_fd), path)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._serve, args=(master_fd,), name="sim-modbus-slave", daemon=True)
+        self._thread.start()
+        return path
+
+    def stop(self) -> None:
+        """Stop serving and close the pty (the port disappears, as when the adapter is unplugged)."""
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._fds is not None:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> SimModbusSlave:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _serve(self, master_fd: int) -> None:
+        buffer = bytearray()
+        while not self._stop.is_set():
+            ready, _, _ = select.select([master_fd], [], [], FRAME_GAP_S)
+            if not ready:
+                if buffer:
+                    self._handle_frame(master_fd, bytes(buffer))
+                    buffer.clear()
+                continue
+            try:
+                buffer += os.read(master_fd, 1024)
+            except OSError:
+                continue
+            while (length := _request_length(buffer)) is not None and len(buffer) >= length:
+                self._handle_frame(master_fd, bytes(buffer[:length]))
+                del buffer[:length]
+
+    def _handle_frame(self, master_fd: int, frame: bytes) -> None:
+        if not crc_ok(frame):
+            return
+        with self._devices_lock:
+            device = self._devices.get(frame[0])
+        if device is None:
+            return
+        fault = device.take_fault()
+        if fault == "silent":
+            return
+        if isinstance(fault, tuple):
+            pdu = bytes([frame[1] | 0x80, fault[1]])
+        else:
+            pdu = device.respond(frame[1:-2])
+        answer = with_crc(bytes([frame[0]]) + pdu)
+        if fault == "bad_crc":
+            answer = answer[:-2] + bytes(b ^ 0xFF for b in answer[-2:])
+        os.write(master_fd, answer)
