@@ -1,8 +1,75 @@
-"""`hameau-edge`: the box's command line."""
+"""`hameau-edge`: the box's command line (config check, wiring probe)."""
 
 from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib.metadata import version
+
+from edge.config import ConfigError, load_config
+
+EXIT_OK = 0
+EXIT_FAULTS = 1
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hameau-edge", description="Hameau village box agent.")
+    parser.add_argument("--version", action="version", version=f"hameau-edge {version('hameau')}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check-config", help="validate a config file and list every problem")
+    check.add_argument("file", help="the box's TOML config")
+
+    probe = commands.add_parser("probe", help="read every sensor once and scan the buses (wiring check)")
+    probe.add_argument("--config", required=True, help="the box's TOML config")
+    probe.add_argument("--json", action="store_true", help="print one JSON object")
+    probe.add_argument(
+        "--pulse-window-s", type=float, default=5.0,
+        help="seconds to count meter pulses before reading flow (default 5)",
+    )
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `hameau-edge`."""
-    return 0
+    args = _parser().parse_args(argv)
+    if args.command == "check-config":
+        return _check_config(args.file)
+    return _probe(args.config, as_json=args.json, pulse_window_s=args.pulse_window_s)
+
+
+def _check_config(path: str) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"{len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(
+        f"OK: {path}: device {config.device.id!r}, {len(config.buses)} buses, "
+        f"{len(config.sensors)} sensors, {len(config.actuators)} actuators"
+        + (" (simulated)" if config.simulation.enabled else "")
+    )
+    return EXIT_OK
+
+
+def _probe(path: str, *, as_json: bool, pulse_window_s: float) -> int:
+    from edge.hardware import open_hardware
+    from edge.probe import format_probe, run_probe
+
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    with open_hardware(config) as hardware:
+        report = run_probe(hardware, pulse_window_s=pulse_window_s)
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(format_probe(report))
+    return EXIT_OK if all(s["ok"] for s in report["sensors"]) else EXIT_FAULTS

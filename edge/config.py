@@ -92,6 +92,10 @@ def parse_config(text: str, path: Path) -> BoxConfig:
     actuators = [(i, a) for i, t in top.tables("actuators") if (a := _relay(t, buses)) is not None]
     top.done()
     _cross_checks(problems, sensors, actuators)
+    known = {s.id for _, s in sensors}
+    for name in simulation.unplugged:
+        if name not in known:
+            problems.add("simulation.unplugged", f"no sensor {name!r} to unplug")
     problems.raise_if_any()
     assert device is not None
     return BoxConfig(
@@ -184,9 +188,16 @@ def _simulation(t: Table | None) -> SimulationConfig:
         flow_lph=t.get("flow_lph", float, 60.0, in_range(0, 1_000_000, " L/h")),
         voltage_v=t.get("voltage_v", float, 230.0, in_range(0, 500, " V")),
         current_a=t.get("current_a", float, 1.5, in_range(0, 100, " A")),
+        unplugged=tuple(t.get("unplugged", list, [], _check_id_list)),
     )
     t.done()
     return sim
+
+
+def _check_id_list(value: list) -> None:
+    for item in value:
+        if not isinstance(item, str):
+            raise Invalid(f"expected sensor ids (strings), got {item!r}")
 
 
 def _bus_ref(t: Table, buses: dict[str, BusConfig], kind: type, driver: str) -> str:

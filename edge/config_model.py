@@ -194,6 +194,7 @@ class SimulationConfig:
     flow_lph: float = 60.0
     voltage_v: float = 230.0
     current_a: float = 1.5
+    unplugged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

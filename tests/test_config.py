@@ -314,3 +314,8 @@ def test_config_array_where_table_expected(tmp_path: Path) -> None:
     keys = _keys(tmp_path, 'sensors = "none"\n' + BASE.replace("[[sensors]]", "[[other]]"))
     assert "expected an array of tables" in keys["sensors"]
     assert keys["other"].startswith("unknown key")
+
+
+def test_config_simulation_unplugged_must_name_sensors(tmp_path: Path) -> None:
+    keys = _keys(tmp_path, BASE + '\n[simulation]\nenabled = true\nunplugged = ["lux", "ghost"]\n')
+    assert keys == {"simulation.unplugged": "no sensor 'ghost' to unplug"}
