@@ -8,6 +8,7 @@ import threading
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
 
 from drivers.errors import (
     BadCRCError,
@@ -201,7 +202,7 @@ class ModbusRtuBus:
                 return registers[:count]
             raise self._failure(outcomes, last_bad_frame, part=part, address=where)
 
-    def _request(self, unit_id: int, address: int, count: int, function: str):  # noqa: ANN202
+    def _request(self, unit_id: int, address: int, count: int, function: str) -> ModbusPDU:
         if function == "holding":
             return self._client.read_holding_registers(address, count=count, device_id=unit_id)
         return self._client.read_input_registers(address, count=count, device_id=unit_id)
@@ -247,6 +248,7 @@ class ModbusRtuBus:
             self._client.close()
 
     def __enter__(self) -> ModbusRtuBus:
+        """Use the bus in a with-block that closes it."""
         return self
 
     def __exit__(self, *exc_info: object) -> None:
