@@ -1,0 +1,151 @@
+"""A simulated Linux w1 sysfs tree with DS18B20 slaves, written as w1_therm formats it."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from drivers.ds18b20 import (
+    FAMILY_CODE,
+    RESOLUTION_CONFIG,
+    kernel_t_milli_c,
+    temperature_c_to_raw,
+)
+from drivers.onewire import check_rom_id, crc8_maxim
+
+MASTER = "w1_bus_master1"
+FAULTS = (None, "bad_crc", "power_on", "disconnected")
+TH_DEFAULT = 0x4B
+TL_DEFAULT = 0x46
+POWER_ON_SCRATCHPAD = bytes.fromhex("5005 4b46 7fff 0c10 1c")
+"""Scratchpad of a DS18B20 that reset and has not converted yet (+85 °C)."""
+
+
+@dataclass
+class _SimDS18B20:
+    temperature_c: float
+    resolution_bits: int
+    fault: str | None = None
+    plugged: bool = True
+
+
+def scratchpad_for(temperature_c: float, resolution_bits: int = 12) -> bytes:
+    """The 9 scratchpad bytes a DS18B20 holds after converting `temperature_c`."""
+    raw = temperature_c_to_raw(temperature_c, resolution_bits)
+    count_remain = 0x10 - (raw & 0x0F)
+    body = bytes(
+        [raw & 0xFF, raw >> 8, TH_DEFAULT, TL_DEFAULT, RESOLUTION_CONFIG[resolution_bits], 0xFF, count_remain, 0x10]
+    )
+    return body + bytes([crc8_maxim(body)])
+
+
+def w1_slave_text(received: bytes, last_good: bytes) -> str:
+    """Format a w1_slave read like w1_therm: received bytes, computed crc and verdict, then t=."""
+    crc = crc8_maxim(received[:8])
+    verdict = "YES" if crc == received[8] else "NO"
+    shown = received if verdict == "YES" else last_good
+    raw = received[0] | received[1] << 8
+    first = "".join(f"{b:02x} " for b in received) + f": crc={crc:02x} {verdict}\n"
+    second = "".join(f"{b:02x} " for b in shown) + f"t={kernel_t_milli_c(raw)}\n"
+    return first + second
+
+
+class SimW1Tree:
+    """Writes /sys/bus/w1/devices as the kernel does: slave dirs (symlinked), master_slaves list."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.master = self.root / MASTER
+        self.master.mkdir(parents=True, exist_ok=True)
+        (self.master / "w1_master_name").write_text(MASTER + "\n")
+        self._devices: dict[str, _SimDS18B20] = {}
+        self._last_good: dict[str, bytes] = {}
+        self._write_master()
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        """Ids of every simulated slave, plugged or not."""
+        return tuple(self._devices)
+
+    def add_ds18b20(self, rom_id: str, temperature_c: float, resolution_bits: int = 12) -> None:
+        """Plug a DS18B20 with id `rom_id` (e.g. "28-0316a2794aff")."""
+        if check_rom_id(rom_id) != FAMILY_CODE:
+            raise ValueError(f"a DS18B20 id starts with {FAMILY_CODE}-, got {rom_id!r}")
+        if rom_id in self._devices:
+            raise ValueError(f"{rom_id} is already on the bus")
+        if resolution_bits not in RESOLUTION_CONFIG:
+            raise ValueError(f"resolution_bits must be 9..12, got {resolution_bits}")
+        temperature_c_to_raw(temperature_c)
+        self._devices[rom_id] = _SimDS18B20(temperature_c, resolution_bits)
+        self._last_good[rom_id] = bytes(9)
+        self._write_device(rom_id)
+        self._write_master()
+
+    def set_temperature(self, rom_id: str, temperature_c: float) -> None:
+        """Change the temperature the sensor measures (any value its register can hold)."""
+        temperature_c_to_raw(temperature_c)
+        self._device(rom_id).temperature_c = temperature_c
+        self._write_device(rom_id)
+
+    def set_fault(self, rom_id: str, kind: str | None) -> None:
+        """None, "bad_crc" (corrupted byte), "power_on" (85 °C reset value) or "disconnected" (all 0xff)."""
+        if kind not in FAULTS:
+            raise ValueError(f"fault must be one of {FAULTS}, got {kind!r}")
+        self._device(rom_id).fault = kind
+        self._write_device(rom_id)
+
+    def unplug(self, rom_id: str) -> None:
+        """Remove the slave as the kernel does once it stops answering searches."""
+        self._device(rom_id).plugged = False
+        self._write_device(rom_id)
+        self._write_master()
+
+    def plug(self, rom_id: str) -> None:
+        """Put an unplugged slave back on the bus."""
+        self._device(rom_id).plugged = True
+        self._write_device(rom_id)
+        self._write_master()
+
+    def _device(self, rom_id: str) -> _SimDS18B20:
+        try:
+            return self._devices[rom_id]
+        except KeyError:
+            raise ValueError(f"no simulated device {rom_id}") from None
+
+    def _received(self, rom_id: str) -> bytes:
+        device = self._devices[rom_id]
+        if device.fault == "power_on":
+            return POWER_ON_SCRATCHPAD
+        if device.fault == "disconnected":
+            return b"\xff" * 9
+        good = scratchpad_for(device.temperature_c, device.resolution_bits)
+        if device.fault == "bad_crc":
+            return bytes([good[0] ^ 0x04]) + good[1:]
+        return good
+
+    def _write_device(self, rom_id: str) -> None:
+        device = self._devices[rom_id]
+        directory = self.master / rom_id
+        link = self.root / rom_id
+        if not device.plugged:
+            if link.is_symlink():
+                link.unlink()
+            shutil.rmtree(directory, ignore_errors=True)
+            return
+        directory.mkdir(exist_ok=True)
+        if not link.is_symlink():
+            link.symlink_to(Path(MASTER) / rom_id, target_is_directory=True)
+        received = self._received(rom_id)
+        if crc8_maxim(received[:8]) == received[8]:
+            self._last_good[rom_id] = received
+        raw = received[0] | received[1] << 8
+        (directory / "name").write_text(rom_id + "\n")
+        (directory / "w1_slave").write_text(w1_slave_text(received, self._last_good[rom_id]))
+        (directory / "temperature").write_text(f"{kernel_t_milli_c(raw)}\n")
+        (directory / "resolution").write_text(f"{device.resolution_bits}\n")
+
+    def _write_master(self) -> None:
+        plugged = [rom for rom, device in self._devices.items() if device.plugged]
+        (self.master / "w1_master_slaves").write_text("".join(f"{rom}\n" for rom in plugged) or "not found.\n")
+        (self.master / "w1_master_slave_count").write_text(f"{len(plugged)}\n")
