@@ -7,10 +7,10 @@ class HameauError(Exception):
     """Base of every error Hameau raises on purpose."""
 
 
-class SensorError(HameauError, OSError):
-    """A sensor could not give a trustworthy reading."""
+class PartError(HameauError, OSError):
+    """A part on a bus failed; says which part, on which bus and address, and why."""
 
-    code = "sensor_error"
+    code = "part_error"
 
     def __init__(self, reason: str, *, part: str, bus: str, address: str | None = None) -> None:
         self.reason = reason
@@ -33,6 +33,12 @@ class SensorError(HameauError, OSError):
             "reason": self.reason,
             "message": str(self),
         }
+
+
+class SensorError(PartError):
+    """A sensor could not give a trustworthy reading."""
+
+    code = "sensor_error"
 
 
 class NotPluggedError(SensorError):
@@ -71,21 +77,10 @@ class DeviceReportedError(SensorError):
     code = "device_error"
 
 
-class ActuatorError(HameauError, OSError):
+class ActuatorError(PartError):
     """An actuator could not be driven or does not do what it was told."""
 
     code = "actuator_error"
-
-    def __init__(self, reason: str, *, part: str, bus: str, address: str | None = None) -> None:
-        self.reason = reason
-        self.part = part
-        self.bus = bus
-        self.address = address
-        where = f"{bus} at {address}" if address is not None else bus
-        super().__init__(f"{part} on {where}: {reason}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class FeedbackMismatchError(ActuatorError):

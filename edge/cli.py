@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from importlib.metadata import version
 
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `hameau-edge`."""
     args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The Modbus driver reports every failed exchange as a typed error; pymodbus's own log is noise.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     if args.command == "check-config":
         return _check_config(args.file)
     return _probe(args.config, as_json=args.json, pulse_window_s=args.pulse_window_s)

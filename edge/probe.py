@@ -24,11 +24,15 @@ PARTS: dict[type, str] = {
     VEML7700Config: "VEML7700",
     SHT31Config: "SHT31",
     DS18B20Config: "DS18B20",
-    PulseMeterConfig: "pulse meter",
+    PulseMeterConfig: "PulseMeter",
     SDM120Config: "SDM120",
     SDM630Config: "SDM630",
-    ModbusMeterConfig: "Modbus meter",
 }
+
+
+def part_name(cfg: SensorConfig) -> str:
+    """The part's name as its driver gives it."""
+    return cfg.part if isinstance(cfg, ModbusMeterConfig) else PARTS[type(cfg)]
 
 
 def where(cfg: SensorConfig) -> str:
@@ -51,7 +55,7 @@ def run_probe(hardware: Hardware, *, pulse_window_s: float) -> dict[str, Any]:
     for cfg in config.sensors:
         entry: dict[str, Any] = {
             "id": cfg.id,
-            "driver": PARTS[type(cfg)],
+            "driver": part_name(cfg),
             "bus": cfg.bus,
             "address": where(cfg),
         }
@@ -135,7 +139,10 @@ def format_probe(report: dict[str, Any]) -> str:
     for s in report["sensors"]:
         head = f"  {s['id']:<{width}}  {s['driver']} on {s['bus']} at {s['address']}"
         if s["ok"]:
-            values = ", ".join(f"{r['name']} = {r['value']:.6g} {r['unit']}" for r in s["readings"])
+            values = ", ".join(
+                f"{r['name']} = {r['value']:.6g}" + ("" if r["unit"] == "1" else f" {r['unit']}")
+                for r in s["readings"]
+            )
             lines.append(f"{head}: {values}")
         else:
             lines.append(f"{head}: FAULT {s['error']['code']}: {s['error']['reason']}")

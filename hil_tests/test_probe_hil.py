@@ -80,7 +80,8 @@ def test_probe_reports_unplugged_parts_as_faults(hardware: Hardware) -> None:
     assert report["i2c"][0]["missing"] == ["0x23"]
     assert report["onewire"][0]["missing"] == ["28-0316a2794aff"]
     text = format_probe(report)
-    assert "lux-roof  BH1750 on i2c1 at 0x23: FAULT not_plugged" in text
+    lux_line = next(line for line in text.splitlines() if line.strip().startswith("lux-roof "))
+    assert lux_line.endswith("BH1750 on i2c1 at 0x23: FAULT not_plugged: " + sensors["lux-roof"]["error"]["reason"])
     assert "configured but not found: 0x23" in text
 
 
