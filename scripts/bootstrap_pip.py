@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -14,12 +17,15 @@ PYPI_JSON = "https://pypi.org/pypi/pip/json"
 
 def main() -> int:
     """Fetch the newest pip wheel from PyPI and install it into the running interpreter."""
-    with urllib.request.urlopen(PYPI_JSON, timeout=60) as response:
+    # Honour the CA bundle pip itself would be told to use (site TLS proxies).
+    context = ssl.create_default_context(cafile=os.environ.get("PIP_CERT") or None)
+    with urllib.request.urlopen(PYPI_JSON, timeout=60, context=context) as response:
         release = json.load(response)
     wheel = next(u for u in release["urls"] if u["filename"].endswith("-py3-none-any.whl"))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / wheel["filename"]
-        with urllib.request.urlopen(wheel["url"], timeout=120) as response:
+        url = urllib.parse.urljoin(PYPI_JSON, wheel["url"])
+        with urllib.request.urlopen(url, timeout=120, context=context) as response:
             path.write_bytes(response.read())
         return subprocess.call([sys.executable, f"{path}/pip", "install", "-q", str(path)])
 
