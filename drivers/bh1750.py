@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Callable
 
 from smbus2 import i2c_msg
 
@@ -39,8 +38,8 @@ MEASUREMENT_OPCODES: Mapping[tuple[str, str], Opcode] = MappingProxyType({
     ("one_time", "high2"): Opcode.ONE_TIME_H2,
     ("one_time", "low"): Opcode.ONE_TIME_L,
 })
-MTREG_HIGH_PREFIX = 0b0100_0000  # 01000_MT[7:5]
-MTREG_LOW_PREFIX = 0b0110_0000  # 011_MT[4:0]
+MTREG_HIGH_PREFIX, MTREG_HIGH_MASK = 0b0100_0000, 0b1111_1000  # 01000_MT[7:5]
+MTREG_LOW_PREFIX, MTREG_LOW_MASK = 0b0110_0000, 0b1110_0000  # 011_MT[4:0]
 MTREG_DEFAULT = 69
 MTREG_MIN = 31
 MTREG_MAX = 254

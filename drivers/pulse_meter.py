@@ -25,7 +25,9 @@ def litres_per_pulse_of(litres_per_pulse: float | None, pulses_per_litre: float 
     return 1.0 / pulses_per_litre
 
 
-def pulses_to_litres(pulses: int, *, litres_per_pulse: float | None = None, pulses_per_litre: float | None = None) -> float:
+def pulses_to_litres(
+    pulses: int, *, litres_per_pulse: float | None = None, pulses_per_litre: float | None = None
+) -> float:
     """Volume of `pulses` pulses; divides by pulses_per_litre when given (450 pulses at 450/L is exactly 1 L)."""
     litres_per_pulse_of(litres_per_pulse, pulses_per_litre)
     if pulses_per_litre is not None:

@@ -6,6 +6,7 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from drivers.errors import OutOfRangeError
 from drivers.reading import UNITS, Reading, reading
@@ -237,7 +238,7 @@ def check_register_map(specs: Sequence[RegisterSpec]) -> None:
         raise ValueError(f"register names used twice: {', '.join(duplicates)}")
     for function in FUNCTIONS:
         ordered = sorted((s for s in specs if s.function == function), key=lambda s: s.address)
-        for before, after in zip(ordered, ordered[1:]):
+        for before, after in pairwise(ordered):
             if after.address < before.end_address:
                 raise ValueError(
                     f"registers {before.name!r} and {after.name!r} overlap at {after.address:#06x}"

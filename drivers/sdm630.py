@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from drivers.reading import Reading
-from drivers.register_meter import RegisterBus, RegisterMeter
+from drivers.eastron import MAX_REGISTERS_PER_READ, EastronMeter
 from drivers.registers import RegisterSpec
 
+__all__ = ["MAX_REGISTERS_PER_READ", "PART", "REGISTERS", "SDM630"]
+
 PART = "SDM630"
-#: Eastron limit: 40 parameters (80 registers) per request; reserved registers read as 0.
-MAX_REGISTERS_PER_READ = 80
 
 _VOLTAGE = {"min_value": 0.0, "max_value": 500.0}
 _CURRENT = {"min_value": 0.0, "max_value": 120.0}
@@ -35,26 +34,8 @@ REGISTERS: tuple[RegisterSpec, ...] = (
 )
 
 
-class SDM630:
+class SDM630(EastronMeter):
     """Three-phase meter on a Modbus RTU line: per-phase V, A, W; total W, PF, Hz, energies."""
 
     part = PART
-
-    def __init__(self, bus: RegisterBus, unit_id: int = 1) -> None:
-        self._meter = RegisterMeter(
-            bus,
-            unit_id,
-            REGISTERS,
-            part=PART,
-            max_registers_per_read=MAX_REGISTERS_PER_READ,
-            read_across_gaps=True,
-        )
-        self.unit_id = unit_id
-
-    def read(self) -> tuple[Reading, ...]:
-        """All readings of REGISTERS (two requests); raises SensorError."""
-        return self._meter.read()
-
-    def close(self) -> None:
-        """Nothing to release: the bus belongs to its owner."""
-        self._meter.close()
+    registers = REGISTERS

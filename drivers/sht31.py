@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Callable
 
 from smbus2 import i2c_msg
 
@@ -37,7 +37,9 @@ CRC_INIT = 0xFF
 RAW_FULL_SCALE = 0xFFFF
 TEMPERATURE_RANGE_C = (-40.0, 125.0)  # specified operating range
 TEMPERATURE_MARGIN_C = 1.0  # accuracy slack before a value at the range ends counts as impossible
+STATUS_ALERT_PENDING = 1 << 15
 STATUS_HEATER_ON = 1 << 13
+STATUS_RESET_DETECTED = 1 << 4
 STATUS_COMMAND_FAILED = 1 << 1
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Callable
 
 from drivers.errors import OutOfRangeError, SensorError
 from drivers.i2c_scan import I2CBus, bus_error, check_driver_args, format_address
@@ -31,8 +30,8 @@ GAIN_BITS: Mapping[float, int] = MappingProxyType({1.0: 0b00, 2.0: 0b01, 0.125: 
 IT_BITS: Mapping[int, int] = MappingProxyType(  # ALS_CONF[9:6]
     {25: 0b1100, 50: 0b1000, 100: 0b0000, 200: 0b0001, 400: 0b0010, 800: 0b0011}
 )
-GAIN_SHIFT = 11
-IT_SHIFT = 6
+GAIN_SHIFT, GAIN_MASK = 11, 0b11
+IT_SHIFT, IT_MASK = 6, 0b1111
 PERS_SHIFT = 4
 INT_EN_BIT = 1 << 1
 SHUTDOWN_BIT = 1 << 0

@@ -179,7 +179,9 @@ def _pulse_meter(cfg: PulseMeterConfig, buses: Buses) -> PulseMeter:
     except SensorError:
         raise
     except Exception as exc:  # gpiozero reports a busy or invalid pin with its own exceptions
-        raise NotPluggedError(f"cannot claim the pin: {exc}", part="PulseMeter", bus=cfg.bus, address=f"GPIO{cfg.pin}") from exc
+        raise NotPluggedError(
+            f"cannot claim the pin: {exc}", part="PulseMeter", bus=cfg.bus, address=f"GPIO{cfg.pin}"
+        ) from exc
 
 
 def build_relay(cfg: RelayConfig, buses: Buses, monotonic: Callable[[], float]) -> Relay:

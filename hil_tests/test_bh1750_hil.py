@@ -10,10 +10,10 @@ import errno
 
 import pytest
 
-from drivers.bh1750 import BH1750, counts_to_lux, measurement_time_s, resolution_lx
+from drivers.bh1750 import BH1750, Opcode, counts_to_lux, measurement_time_s, resolution_lx
 from drivers.errors import NotPluggedError, OutOfRangeError
 from drivers.i2c_scan import scan_i2c
-from drivers.sim.bh1750 import Opcode, SimBH1750
+from drivers.sim.bh1750 import SimBH1750
 from drivers.sim.clock import SimClock
 from drivers.sim.i2c import SimI2CBus, SimI2CChip
 from drivers.sim.sht31 import SimSHT31
@@ -24,24 +24,14 @@ REL_TOLERANCE = 0.02
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock()
-
-
-@pytest.fixture
-def bus() -> SimI2CBus:
-    return SimI2CBus(1)
-
-
-@pytest.fixture
-def chip(clock: SimClock, bus: SimI2CBus) -> SimBH1750:
+def chip(clock: SimClock, i2c_bus: SimI2CBus) -> SimBH1750:
     sim = SimBH1750(clock.monotonic, illuminance_lx=500.0)
-    bus.attach(0x23, sim)
+    i2c_bus.attach(0x23, sim)
     return sim
 
 
-def _driver(bus: SimI2CBus, clock: SimClock, **kwargs: object) -> BH1750:
-    return BH1750(bus, bus_name="i2c-1", sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
+def _driver(i2c_bus: SimI2CBus, clock: SimClock, **kwargs: object) -> BH1750:
+    return BH1750(i2c_bus, bus_name="i2c-1", sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
 
 
 def _lux(driver: BH1750) -> float:
@@ -57,10 +47,10 @@ def _tolerance(true_lx: float, driver: BH1750) -> float:
 @pytest.mark.parametrize("mode", ["one_time", "continuous"])
 @pytest.mark.parametrize("true_lx", LIGHT_LEVELS_LX)
 def test_bh1750_auto_range_from_moonlight_to_full_sun(
-    clock: SimClock, bus: SimI2CBus, chip: SimBH1750, mode: str, true_lx: float
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750, mode: str, true_lx: float
 ) -> None:
     chip.illuminance_lx = true_lx
-    driver = _driver(bus, clock, mode=mode)
+    driver = _driver(i2c_bus, clock, mode=mode)
     value = _lux(driver)
     assert value == pytest.approx(true_lx, abs=_tolerance(true_lx, driver))
     assert chip.mtreg == driver.mtreg
@@ -68,18 +58,18 @@ def test_bh1750_auto_range_from_moonlight_to_full_sun(
 
 @pytest.mark.parametrize("mode", ["one_time", "continuous"])
 def test_bh1750_auto_range_follows_a_day_up_and_down(
-    clock: SimClock, bus: SimI2CBus, chip: SimBH1750, mode: str
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750, mode: str
 ) -> None:
-    driver = _driver(bus, clock, mode=mode)
+    driver = _driver(i2c_bus, clock, mode=mode)
     for true_lx in LIGHT_LEVELS_LX + LIGHT_LEVELS_LX[::-1]:
         chip.illuminance_lx = true_lx
         clock.advance(60.0)
         assert _lux(driver) == pytest.approx(true_lx, abs=_tolerance(true_lx, driver))
 
 
-def test_bh1750_moonlight_is_below_the_finest_step(clock: SimClock, bus: SimI2CBus, chip: SimBH1750) -> None:
+def test_bh1750_moonlight_is_below_the_finest_step(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
     chip.illuminance_lx = 0.05
-    driver = _driver(bus, clock)
+    driver = _driver(i2c_bus, clock)
     assert _lux(driver) == 0.0
     assert (driver.resolution, driver.mtreg) == ("high2", 254)
     chip.illuminance_lx = 0.12
@@ -90,18 +80,18 @@ def test_bh1750_moonlight_is_below_the_finest_step(clock: SimClock, bus: SimI2CB
 @pytest.mark.parametrize("resolution", ["high", "high2", "low"])
 @pytest.mark.parametrize("mtreg", [31, 69, 254])
 def test_bh1750_every_fixed_mode(
-    clock: SimClock, bus: SimI2CBus, chip: SimBH1750, mode: str, resolution: str, mtreg: int
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750, mode: str, resolution: str, mtreg: int
 ) -> None:
     chip.illuminance_lx = 733.3
-    driver = _driver(bus, clock, mode=mode, auto_range=False, mtreg=mtreg, resolution=resolution)
+    driver = _driver(i2c_bus, clock, mode=mode, auto_range=False, mtreg=mtreg, resolution=resolution)
     value = _lux(driver)
     assert value == pytest.approx(733.3, abs=resolution_lx(mtreg, resolution) + 1 / 1.2)
     assert chip.mtreg == mtreg
     assert (driver.resolution, driver.mtreg) == (resolution, mtreg)
 
 
-def test_bh1750_low_resolution_steps_are_4_lx(clock: SimClock, bus: SimI2CBus, chip: SimBH1750) -> None:
-    driver = _driver(bus, clock, auto_range=False, resolution="low")
+def test_bh1750_low_resolution_steps_are_4_lx(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
+    driver = _driver(i2c_bus, clock, auto_range=False, resolution="low")
     values = set()
     for tenth in range(990, 1090):
         chip.illuminance_lx = tenth / 10
@@ -110,15 +100,15 @@ def test_bh1750_low_resolution_steps_are_4_lx(clock: SimClock, bus: SimI2CBus, c
 
 
 def test_bh1750_one_time_mode_powers_down_after_measuring(
-    clock: SimClock, bus: SimI2CBus, chip: SimBH1750
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750
 ) -> None:
-    _lux(_driver(bus, clock, mode="one_time", auto_range=False))
+    _lux(_driver(i2c_bus, clock, mode="one_time", auto_range=False))
     assert not chip.powered
     assert chip.measuring is None
 
 
-def test_bh1750_continuous_mode_keeps_measuring(clock: SimClock, bus: SimI2CBus, chip: SimBH1750) -> None:
-    driver = _driver(bus, clock, mode="continuous", auto_range=False)
+def test_bh1750_continuous_mode_keeps_measuring(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
+    driver = _driver(i2c_bus, clock, mode="continuous", auto_range=False)
     assert _lux(driver) == pytest.approx(500.0, abs=1)
     assert chip.powered and chip.measuring == "high"
     chip.illuminance_lx = 200.0
@@ -130,76 +120,76 @@ def test_bh1750_continuous_mode_keeps_measuring(clock: SimClock, bus: SimI2CBus,
 
 @pytest.mark.parametrize("mode", ["one_time", "continuous"])
 def test_bh1750_driver_waits_for_the_measurement(
-    clock: SimClock, bus: SimI2CBus, chip: SimBH1750, mode: str
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750, mode: str
 ) -> None:
-    driver = _driver(bus, clock, mode=mode, auto_range=False, mtreg=138)
+    driver = _driver(i2c_bus, clock, mode=mode, auto_range=False, mtreg=138)
     before = clock.monotonic()
     assert _lux(driver) == pytest.approx(500.0, abs=1)
     assert clock.monotonic() - before == pytest.approx(measurement_time_s(138, "high"))
 
 
 def test_bh1750_reading_too_early_gives_the_previous_result(
-    clock: SimClock, bus: SimI2CBus, chip: SimBH1750
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750
 ) -> None:
-    careful = _driver(bus, clock, auto_range=False)
+    careful = _driver(i2c_bus, clock, auto_range=False)
     assert _lux(careful) == pytest.approx(500.0, abs=1)
     chip.illuminance_lx = 100.0
-    hasty = BH1750(bus, bus_name="i2c-1", sleep=lambda s: None, auto_range=False)
+    hasty = BH1750(i2c_bus, bus_name="i2c-1", sleep=lambda s: None, auto_range=False)
     assert _lux(hasty) == pytest.approx(0.0)  # reset cleared the register, no result yet
     assert _lux(careful) == pytest.approx(100.0, abs=1)
     chip.illuminance_lx = 300.0
     assert _lux(hasty) == pytest.approx(100.0, abs=1)  # previous result
 
 
-def test_bh1750_sim_measurement_time_scales_with_mtreg(clock: SimClock, bus: SimI2CBus, chip: SimBH1750) -> None:
-    bus.write_byte(0x23, Opcode.POWER_ON)
-    bus.write_byte(0x23, 0x47)  # MTreg 254 = 111_11110
-    bus.write_byte(0x23, 0x7E)
+def test_bh1750_sim_measurement_time_scales_with_mtreg(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
+    i2c_bus.write_byte(0x23, Opcode.POWER_ON)
+    i2c_bus.write_byte(0x23, 0x47)  # MTreg 254 = 111_11110
+    i2c_bus.write_byte(0x23, 0x7E)
     assert chip.mtreg == 254
-    bus.write_byte(0x23, Opcode.ONE_TIME_H)
+    i2c_bus.write_byte(0x23, Opcode.ONE_TIME_H)
     clock.advance(0.120 * 254 / 69 - 0.001)
-    assert bus.read_word_data(0x23, Opcode.POWER_ON) == 0  # still measuring: old result
+    assert i2c_bus.read_word_data(0x23, Opcode.POWER_ON) == 0  # still measuring: old result
     clock.advance(0.002)
-    data = bytes(bus.read_i2c_block_data(0x23, Opcode.POWER_ON, 2))
+    data = bytes(i2c_bus.read_i2c_block_data(0x23, Opcode.POWER_ON, 2))
     assert int.from_bytes(data, "big") == int(500 * 1.2 * 254 / 69)
 
 
-def test_bh1750_sim_reset_only_when_powered_on(clock: SimClock, bus: SimI2CBus, chip: SimBH1750) -> None:
-    bus.write_byte(0x23, Opcode.ONE_TIME_H)
+def test_bh1750_sim_reset_only_when_powered_on(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
+    i2c_bus.write_byte(0x23, Opcode.ONE_TIME_H)
     clock.advance(0.2)
     assert not chip.powered
-    bus.write_byte(0x23, Opcode.RESET)
-    assert bus.read_byte(0x23) == 600 >> 8  # reset ignored while powered down
-    bus.write_byte(0x23, Opcode.POWER_ON)
-    bus.write_byte(0x23, Opcode.RESET)
-    assert bus.read_byte(0x23) == 0
+    i2c_bus.write_byte(0x23, Opcode.RESET)
+    assert i2c_bus.read_byte(0x23) == 600 >> 8  # reset ignored while powered down
+    i2c_bus.write_byte(0x23, Opcode.POWER_ON)
+    i2c_bus.write_byte(0x23, Opcode.RESET)
+    assert i2c_bus.read_byte(0x23) == 0
 
 
-def test_bh1750_sim_high_res2_and_saturation(clock: SimClock, bus: SimI2CBus, chip: SimBH1750) -> None:
-    bus.write_byte(0x23, Opcode.ONE_TIME_H2)
+def test_bh1750_sim_high_res2_and_saturation(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
+    i2c_bus.write_byte(0x23, Opcode.ONE_TIME_H2)
     clock.advance(0.2)
-    high, low = bus.read_i2c_block_data(0x23, 0, 2)
+    high, low = i2c_bus.read_i2c_block_data(0x23, 0, 2)
     assert high << 8 | low == 1200  # 500 lx in half-lux steps
     chip.illuminance_lx = 40_000.0
-    bus.write_byte(0x23, Opcode.ONE_TIME_H2)
+    i2c_bus.write_byte(0x23, Opcode.ONE_TIME_H2)
     clock.advance(0.2)
-    assert bus.read_i2c_block_data(0x23, 0, 2) == [0xFF, 0xFF]
+    assert i2c_bus.read_i2c_block_data(0x23, 0, 2) == [0xFF, 0xFF]
 
 
 def test_bh1750_saturated_at_least_sensitive_range_is_out_of_range(
-    clock: SimClock, bus: SimI2CBus, chip: SimBH1750
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750
 ) -> None:
     chip.illuminance_lx = 150_000.0
     with pytest.raises(OutOfRangeError) as info:
-        _driver(bus, clock).read()
+        _driver(i2c_bus, clock).read()
     assert (info.value.part, info.value.bus, info.value.address) == ("BH1750", "i2c-1", "0x23")
 
 
 @pytest.mark.parametrize("mode", ["one_time", "continuous"])
-def test_bh1750_unplugged_then_replugged(clock: SimClock, bus: SimI2CBus, chip: SimBH1750, mode: str) -> None:
-    driver = _driver(bus, clock, mode=mode, auto_range=False, mtreg=138)
+def test_bh1750_unplugged_then_replugged(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750, mode: str) -> None:
+    driver = _driver(i2c_bus, clock, mode=mode, auto_range=False, mtreg=138)
     assert _lux(driver) == pytest.approx(500.0, abs=1)
-    bus.detach(0x23)
+    i2c_bus.detach(0x23)
     with pytest.raises(NotPluggedError) as info:
         driver.read()
     error = info.value
@@ -209,29 +199,29 @@ def test_bh1750_unplugged_then_replugged(clock: SimClock, bus: SimI2CBus, chip: 
     with pytest.raises(NotPluggedError):
         driver.read()
     chip.illuminance_lx = 250.0
-    bus.attach(0x23, chip)  # comes back powered down with MTreg 69 and an empty register
+    i2c_bus.attach(0x23, chip)  # comes back powered down with MTreg 69 and an empty register
     assert chip.mtreg == 69
     assert _lux(driver) == pytest.approx(250.0, abs=1)
     assert chip.mtreg == 138
 
 
-def test_bh1750_second_address(clock: SimClock, bus: SimI2CBus) -> None:
-    bus.attach(0x5C, SimBH1750(clock.monotonic, illuminance_lx=42.0))
-    driver = BH1750(bus, 0x5C, bus_name="i2c-1", sleep=clock.sleep)
+def test_bh1750_second_address(clock: SimClock, i2c_bus: SimI2CBus) -> None:
+    i2c_bus.attach(0x5C, SimBH1750(clock.monotonic, illuminance_lx=42.0))
+    driver = BH1750(i2c_bus, 0x5C, bus_name="i2c-1", sleep=clock.sleep)
     assert _lux(driver) == pytest.approx(42.0, rel=REL_TOLERANCE)
-    bus.detach(0x5C)
+    i2c_bus.detach(0x5C)
     with pytest.raises(NotPluggedError) as info:
         driver.read()
     assert info.value.address == "0x5c"
 
 
-def test_bh1750_close_powers_down(clock: SimClock, bus: SimI2CBus, chip: SimBH1750) -> None:
-    driver = _driver(bus, clock, mode="continuous")
+def test_bh1750_close_powers_down(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
+    driver = _driver(i2c_bus, clock, mode="continuous")
     _lux(driver)
     assert chip.powered
     driver.close()
     assert not chip.powered
-    bus.detach(0x23)
+    i2c_bus.detach(0x23)
     driver.close()  # absent chip: nothing to power down, no error
 
 
@@ -245,13 +235,13 @@ class KernelBoundChip(SimI2CChip):
         raise OSError(errno.EBUSY, "Device or resource busy")
 
 
-def test_scan_i2c_finds_exactly_the_attached_addresses(clock: SimClock, bus: SimI2CBus) -> None:
-    assert scan_i2c(bus) == []
-    bus.attach(0x44, SimSHT31(clock.monotonic))
-    bus.attach(0x23, SimBH1750(clock.monotonic))
-    bus.attach(0x10, SimVEML7700(clock.monotonic))
-    bus.attach(0x68, KernelBoundChip())
-    bus.attach(0x05, SimBH1750(clock.monotonic))  # outside the scanned 0x08..0x77 window
-    assert scan_i2c(bus) == [0x10, 0x23, 0x44, 0x68]
-    bus.detach(0x23)
-    assert scan_i2c(bus) == [0x10, 0x44, 0x68]
+def test_scan_i2c_finds_exactly_the_attached_addresses(clock: SimClock, i2c_bus: SimI2CBus) -> None:
+    assert scan_i2c(i2c_bus) == []
+    i2c_bus.attach(0x44, SimSHT31(clock.monotonic))
+    i2c_bus.attach(0x23, SimBH1750(clock.monotonic))
+    i2c_bus.attach(0x10, SimVEML7700(clock.monotonic))
+    i2c_bus.attach(0x68, KernelBoundChip())
+    i2c_bus.attach(0x05, SimBH1750(clock.monotonic))  # outside the scanned 0x08..0x77 window
+    assert scan_i2c(i2c_bus) == [0x10, 0x23, 0x44, 0x68]
+    i2c_bus.detach(0x23)
+    assert scan_i2c(i2c_bus) == [0x10, 0x44, 0x68]

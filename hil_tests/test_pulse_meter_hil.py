@@ -17,15 +17,8 @@ PIN = 17
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock(start_s=1000.0)
-
-
-@pytest.fixture
-def factory(clock: SimClock) -> Iterator[SimPinFactory]:
-    factory = SimPinFactory(clock)
-    yield factory
-    factory.close()
+def clock_start_s() -> float:
+    return 1000.0
 
 
 @pytest.fixture
@@ -174,7 +167,11 @@ def test_pulse_meter_concurrent_reader_loses_nothing(
 
 
 def test_pulse_meter_validates_arguments(factory: SimPinFactory) -> None:
-    for kwargs in ({}, {"litres_per_pulse": 1.0, "pulses_per_litre": 1.0}, {"litres_per_pulse": 1.0, "debounce_s": -1.0}):
+    for kwargs in (
+        {},
+        {"litres_per_pulse": 1.0, "pulses_per_litre": 1.0},
+        {"litres_per_pulse": 1.0, "debounce_s": -1.0},
+    ):
         with pytest.raises(ValueError):
             PulseMeter(factory, PIN, **kwargs)  # type: ignore[arg-type]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from drivers.errors import BadCRCError, DeviceReportedError, NoAnswerError, OutOfRangeError
@@ -17,21 +15,6 @@ WATER_MAP = (
     RegisterSpec("flow_lph", 0x0010, "flow_rate", function="input", min_value=0.0, max_value=20000.0),
     RegisterSpec("temperature_c", 0x0012, "temperature", function="input", data_type="int16", scale=0.1),
 )
-
-
-@pytest.fixture
-def line() -> Iterator[SimModbusSlave]:
-    slave = SimModbusSlave()
-    slave.start()
-    yield slave
-    slave.stop()
-
-
-@pytest.fixture
-def bus(line: SimModbusSlave) -> Iterator[ModbusRtuBus]:
-    rs485 = ModbusRtuBus(line.path, timeout_s=0.2, retries=2)
-    yield rs485
-    rs485.close()
 
 
 @pytest.fixture
@@ -51,73 +34,77 @@ def by_name(meter: RegisterMeter) -> dict[str, float]:
     return {r.name: r.value for r in meter.read()}
 
 
-def test_register_meter_reads_declared_map(bus: ModbusRtuBus, water: SimRegisterDevice) -> None:
-    meter = RegisterMeter(bus, 5, WATER_MAP, part="WM-1")
+def test_register_meter_reads_declared_map(rs485: ModbusRtuBus, water: SimRegisterDevice) -> None:
+    meter = RegisterMeter(rs485, 5, WATER_MAP, part="WM-1")
     readings = meter.read()
-    assert [(r.name, r.unit) for r in readings] == [("volume_total_l", "L"), ("flow_lph", "L/h"), ("temperature_c", "°C")]
+    assert [(r.name, r.unit) for r in readings] == [
+        ("volume_total_l", "L"), ("flow_lph", "L/h"), ("temperature_c", "°C"),
+    ]
     assert by_name(meter) == {"volume_total_l": 1_234_567.0, "flow_lph": 845.5, "temperature_c": pytest.approx(-3.5)}
     assert [(b.function, b.address, b.count) for b in meter.blocks] == [("input", 0x10, 3), ("holding", 0, 2)]
     assert water.request_count == 4
 
 
-def test_register_meter_little_endian_word_order(bus: ModbusRtuBus, water: SimRegisterDevice) -> None:
+def test_register_meter_little_endian_word_order(rs485: ModbusRtuBus, water: SimRegisterDevice) -> None:
     water.set_uint32("holding", 0x0002, 70_000, word_order="little")
     spec = RegisterSpec("volume_total_l", 0x0002, "volume", function="holding", data_type="uint32", word_order="little")
-    assert RegisterMeter(bus, 5, (spec,)).read()[0].value == 70_000.0
+    assert RegisterMeter(rs485, 5, (spec,)).read()[0].value == 70_000.0
 
 
-def test_register_meter_unmapped_register_names_illegal_data_address(bus: ModbusRtuBus, water: SimRegisterDevice) -> None:
+def test_register_meter_unmapped_register_names_illegal_data_address(
+    rs485: ModbusRtuBus, water: SimRegisterDevice
+) -> None:
     spec = RegisterSpec("flow_lph", 0x0100, "flow_rate")
     with pytest.raises(DeviceReportedError, match="illegal data address") as info:
-        RegisterMeter(bus, 5, (spec,), part="WM-1").read()
+        RegisterMeter(rs485, 5, (spec,), part="WM-1").read()
     assert (info.value.part, info.value.address) == ("WM-1", "unit 5")
     assert water.request_count == 1
 
 
-def test_register_meter_out_of_range_value(bus: ModbusRtuBus, water: SimRegisterDevice) -> None:
+def test_register_meter_out_of_range_value(rs485: ModbusRtuBus, water: SimRegisterDevice) -> None:
     water.set_float32("input", 0x0010, 50_000.0)
     with pytest.raises(OutOfRangeError, match="flow_lph = 50000 is above"):
-        RegisterMeter(bus, 5, WATER_MAP).read()
+        RegisterMeter(rs485, 5, WATER_MAP).read()
 
 
-def test_register_meter_retries_fewer_failures_than_retries(bus: ModbusRtuBus, water: SimRegisterDevice) -> None:
+def test_register_meter_retries_fewer_failures_than_retries(rs485: ModbusRtuBus, water: SimRegisterDevice) -> None:
     water.fault = "silent"
     water.fail_times = 2
-    assert by_name(RegisterMeter(bus, 5, WATER_MAP))["volume_total_l"] == 1_234_567.0
+    assert by_name(RegisterMeter(rs485, 5, WATER_MAP))["volume_total_l"] == 1_234_567.0
     assert water.request_count == 2 + 2
 
 
-def test_register_meter_gives_up_when_failures_outlast_retries(bus: ModbusRtuBus, water: SimRegisterDevice) -> None:
+def test_register_meter_gives_up_when_failures_outlast_retries(rs485: ModbusRtuBus, water: SimRegisterDevice) -> None:
     water.fault = "bad_crc"
     water.fail_times = 3
-    meter = RegisterMeter(bus, 5, WATER_MAP)
+    meter = RegisterMeter(rs485, 5, WATER_MAP)
     with pytest.raises(BadCRCError):
         meter.read()
     assert by_name(meter)["flow_lph"] == 845.5
 
 
-def test_register_meter_silent_unit_raises_no_answer(bus: ModbusRtuBus, water: SimRegisterDevice) -> None:
+def test_register_meter_silent_unit_raises_no_answer(rs485: ModbusRtuBus, water: SimRegisterDevice) -> None:
     water.fault = "silent"
     with pytest.raises(NoAnswerError, match="3 attempt"):
-        RegisterMeter(bus, 5, WATER_MAP).read()
+        RegisterMeter(rs485, 5, WATER_MAP).read()
     assert water.request_count == 3
 
 
-def test_register_meter_too_long_read_is_an_illegal_value(bus: ModbusRtuBus, line: SimModbusSlave) -> None:
+def test_register_meter_too_long_read_is_an_illegal_value(rs485: ModbusRtuBus, line: SimModbusSlave) -> None:
     line.add_device(9, SimRegisterDevice({a: 0 for a in range(0, 125)}, max_registers_per_read=8))
     specs = (RegisterSpec("flow_lph", 0, "flow_rate"), RegisterSpec("volume_total_l", 100, "volume"))
     with pytest.raises(DeviceReportedError, match="illegal data value"):
-        RegisterMeter(bus, 9, specs, read_across_gaps=True).read()
-    assert len(RegisterMeter(bus, 9, specs).read()) == 2
+        RegisterMeter(rs485, 9, specs, read_across_gaps=True).read()
+    assert len(RegisterMeter(rs485, 9, specs).read()) == 2
 
 
-def test_register_meter_validates_its_arguments(bus: ModbusRtuBus) -> None:
+def test_register_meter_validates_its_arguments(rs485: ModbusRtuBus) -> None:
     with pytest.raises(ValueError, match="unit_id"):
-        RegisterMeter(bus, 0, WATER_MAP)
+        RegisterMeter(rs485, 0, WATER_MAP)
     with pytest.raises(ValueError, match="at least one"):
-        RegisterMeter(bus, 1, ())
+        RegisterMeter(rs485, 1, ())
     with pytest.raises(ValueError, match="overlap"):
-        RegisterMeter(bus, 1, (RegisterSpec("flow_lph", 0, "flow_rate"), RegisterSpec("volume_total_l", 1, "volume")))
+        RegisterMeter(rs485, 1, (RegisterSpec("flow_lph", 0, "flow_rate"), RegisterSpec("volume_total_l", 1, "volume")))
 
 
 def test_modbus_bus_validates_settings_and_requests(line: SimModbusSlave) -> None:

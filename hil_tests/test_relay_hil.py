@@ -17,15 +17,8 @@ FEEDBACK_PIN = 27
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock(start_s=500.0)
-
-
-@pytest.fixture
-def factory(clock: SimClock) -> Iterator[SimPinFactory]:
-    factory = SimPinFactory(clock)
-    yield factory
-    factory.close()
+def clock_start_s() -> float:
+    return 500.0
 
 
 @pytest.fixture
@@ -56,7 +49,9 @@ def make_lamp(factory: SimPinFactory) -> Iterator[Callable[..., LampCircuit]]:
         lamp.close()
 
 
-def test_relay_active_high_drives_the_pin_high_when_on(factory: SimPinFactory, make_relay: Callable[..., Relay]) -> None:
+def test_relay_active_high_drives_the_pin_high_when_on(
+    factory: SimPinFactory, make_relay: Callable[..., Relay]
+) -> None:
     relay = make_relay(active_high=True)
     pin = factory.pin(RELAY_PIN)
     assert pin.function == "output" and pin.state is False

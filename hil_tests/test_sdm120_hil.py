@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from drivers.errors import (
@@ -16,21 +14,6 @@ from drivers.errors import (
 from drivers.modbus import ModbusRtuBus
 from drivers.sdm120 import SDM120
 from drivers.sim.modbus_slave import SimModbusSlave, SimSDM120
-
-
-@pytest.fixture
-def line() -> Iterator[SimModbusSlave]:
-    slave = SimModbusSlave()
-    slave.start()
-    yield slave
-    slave.stop()
-
-
-@pytest.fixture
-def bus(line: SimModbusSlave) -> Iterator[ModbusRtuBus]:
-    rs485 = ModbusRtuBus(line.path, timeout_s=0.2, retries=2)
-    yield rs485
-    rs485.close()
 
 
 @pytest.fixture
@@ -55,8 +38,8 @@ def values(meter: SDM120) -> dict[str, float]:
     return {r.name: r.value for r in meter.read()}
 
 
-def test_sdm120_reads_every_value_with_units(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
-    readings = SDM120(bus, unit_id=1).read()
+def test_sdm120_reads_every_value_with_units(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+    readings = SDM120(rs485, unit_id=1).read()
     got = {r.name: (r.value, r.unit) for r in readings}
     expected = {
         "voltage_v": (231.5, "V"),
@@ -76,8 +59,8 @@ def test_sdm120_reads_every_value_with_units(bus: ModbusRtuBus, sim_meter: SimSD
         assert got[name][1] == unit
 
 
-def test_sdm120_follows_changing_values_in_two_requests(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
-    meter = SDM120(bus)
+def test_sdm120_follows_changing_values_in_two_requests(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+    meter = SDM120(rs485)
     assert values(meter)["voltage_v"] == pytest.approx(231.5)
     sim_meter.voltage_v = 218.0
     sim_meter.total_energy_kwh = 13000.5
@@ -87,26 +70,26 @@ def test_sdm120_follows_changing_values_in_two_requests(bus: ModbusRtuBus, sim_m
     assert sim_meter.request_count == 4
 
 
-def test_sdm120_silent_meter_raises_no_answer_after_retries(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+def test_sdm120_silent_meter_raises_no_answer_after_retries(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
     sim_meter.fault = "silent"
     with pytest.raises(NoAnswerError, match="no answer after 3 attempt") as info:
-        SDM120(bus).read()
+        SDM120(rs485).read()
     assert (info.value.part, info.value.bus, info.value.address) == ("SDM120", "rs485", "unit 1")
     assert sim_meter.request_count == 3
 
 
-def test_sdm120_bad_crc_raises_bad_crc_error(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+def test_sdm120_bad_crc_raises_bad_crc_error(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
     sim_meter.fault = "bad_crc"
     with pytest.raises(BadCRCError, match="wrong CRC") as info:
-        SDM120(bus).read()
+        SDM120(rs485).read()
     assert info.value.address == "unit 1"
     assert sim_meter.request_count == 3
 
 
-def test_sdm120_transient_faults_are_retried(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+def test_sdm120_transient_faults_are_retried(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
     sim_meter.fault = "bad_crc"
     sim_meter.fail_times = 1
-    meter = SDM120(bus)
+    meter = SDM120(rs485)
     assert values(meter)["current_a"] == pytest.approx(4.25)
     sim_meter.fault = "silent"
     sim_meter.fail_times = 2
@@ -114,41 +97,41 @@ def test_sdm120_transient_faults_are_retried(bus: ModbusRtuBus, sim_meter: SimSD
     assert sim_meter.request_count == (1 + 1 + 1) + (2 + 1 + 1)
 
 
-def test_sdm120_busy_meter_is_asked_again(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+def test_sdm120_busy_meter_is_asked_again(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
     sim_meter.fault = ("exception", 6)
     sim_meter.fail_times = 2
-    assert values(SDM120(bus))["frequency_hz"] == pytest.approx(49.98)
+    assert values(SDM120(rs485))["frequency_hz"] == pytest.approx(49.98)
     assert sim_meter.request_count == 4
 
 
-def test_sdm120_device_failure_is_reported_without_retry(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+def test_sdm120_device_failure_is_reported_without_retry(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
     sim_meter.fault = ("exception", 4)
     with pytest.raises(DeviceReportedError, match="slave device failure"):
-        SDM120(bus).read()
+        SDM120(rs485).read()
     assert sim_meter.request_count == 1
 
 
-def test_sdm120_implausible_voltage_raises_out_of_range(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+def test_sdm120_implausible_voltage_raises_out_of_range(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
     sim_meter.voltage_v = 1000.0
     with pytest.raises(OutOfRangeError, match="voltage_v") as info:
-        SDM120(bus).read()
+        SDM120(rs485).read()
     assert info.value.part == "SDM120"
     sim_meter.voltage_v = float("nan")
     with pytest.raises(OutOfRangeError, match="not a number"):
-        SDM120(bus).read()
+        SDM120(rs485).read()
 
 
-def test_sdm120_wrong_unit_id_gets_no_answer(bus: ModbusRtuBus, sim_meter: SimSDM120) -> None:
+def test_sdm120_wrong_unit_id_gets_no_answer(rs485: ModbusRtuBus, sim_meter: SimSDM120) -> None:
     with pytest.raises(NoAnswerError) as info:
-        SDM120(bus, unit_id=2).read()
+        SDM120(rs485, unit_id=2).read()
     assert info.value.address == "unit 2"
     assert sim_meter.request_count == 0
 
 
 def test_sdm120_reads_again_after_the_line_comes_back(
-    line: SimModbusSlave, bus: ModbusRtuBus, sim_meter: SimSDM120
+    line: SimModbusSlave, rs485: ModbusRtuBus, sim_meter: SimSDM120
 ) -> None:
-    meter = SDM120(bus)
+    meter = SDM120(rs485)
     assert values(meter)["voltage_v"] == pytest.approx(231.5)
     line.stop()
     with pytest.raises(NotPluggedError, match="cannot be opened"):
@@ -158,8 +141,8 @@ def test_sdm120_reads_again_after_the_line_comes_back(
     assert values(meter)["voltage_v"] == pytest.approx(229.0)
 
 
-def test_sdm120_rejects_bad_unit_ids(bus: ModbusRtuBus) -> None:
+def test_sdm120_rejects_bad_unit_ids(rs485: ModbusRtuBus) -> None:
     with pytest.raises(ValueError, match="unit_id"):
-        SDM120(bus, unit_id=0)
+        SDM120(rs485, unit_id=0)
     with pytest.raises(ValueError, match="unit_id"):
-        SDM120(bus, unit_id=248)
+        SDM120(rs485, unit_id=248)

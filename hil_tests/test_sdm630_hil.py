@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from drivers.errors import NoAnswerError, OutOfRangeError
@@ -33,24 +31,9 @@ PHASES = {
 }
 
 
-@pytest.fixture
-def line() -> Iterator[SimModbusSlave]:
-    slave = SimModbusSlave()
-    slave.start()
-    yield slave
-    slave.stop()
-
-
-@pytest.fixture
-def bus(line: SimModbusSlave) -> Iterator[ModbusRtuBus]:
-    rs485 = ModbusRtuBus(line.path, timeout_s=0.2, retries=2)
-    yield rs485
-    rs485.close()
-
-
-def test_sdm630_reads_three_phases(line: SimModbusSlave, bus: ModbusRtuBus) -> None:
+def test_sdm630_reads_three_phases(line: SimModbusSlave, rs485: ModbusRtuBus) -> None:
     sim = line.add_device(1, SimSDM630(**PHASES))
-    readings = SDM630(bus).read()
+    readings = SDM630(rs485).read()
     assert [r.name for r in readings] == list(PHASES)
     for r in readings:
         assert r.value == pytest.approx(PHASES[r.name], rel=1e-6), r.name
@@ -59,16 +42,16 @@ def test_sdm630_reads_three_phases(line: SimModbusSlave, bus: ModbusRtuBus) -> N
     assert sim.request_count == 2
 
 
-def test_sdm630_and_other_meters_share_one_line(line: SimModbusSlave, bus: ModbusRtuBus) -> None:
+def test_sdm630_and_other_meters_share_one_line(line: SimModbusSlave, rs485: ModbusRtuBus) -> None:
     three_phase = line.add_device(2, SimSDM630(**PHASES))
     single_phase = line.add_device(1, SimSDM120(voltage_v=228.0, current_a=1.5))
     water = SimRegisterDevice(holding_registers={0: 0, 1: 0})
     water.set_uint32("holding", 0, 98765)
     line.add_device(7, water)
-    sdm630 = SDM630(bus, unit_id=2)
-    sdm120 = SDM120(bus, unit_id=1)
+    sdm630 = SDM630(rs485, unit_id=2)
+    sdm120 = SDM120(rs485, unit_id=1)
     water_meter = RegisterMeter(
-        bus, 7, (RegisterSpec("volume_total_l", 0, "volume", function="holding", data_type="uint32"),)
+        rs485, 7, (RegisterSpec("volume_total_l", 0, "volume", function="holding", data_type="uint32"),)
     )
     for _ in range(3):
         assert {r.name: r.value for r in sdm630.read()}["voltage_l3_v"] == pytest.approx(233.25)
@@ -77,19 +60,19 @@ def test_sdm630_and_other_meters_share_one_line(line: SimModbusSlave, bus: Modbu
     assert (three_phase.request_count, single_phase.request_count, water.request_count) == (6, 6, 3)
 
 
-def test_sdm630_silent_meter_does_not_stop_its_neighbours(line: SimModbusSlave, bus: ModbusRtuBus) -> None:
+def test_sdm630_silent_meter_does_not_stop_its_neighbours(line: SimModbusSlave, rs485: ModbusRtuBus) -> None:
     three_phase = line.add_device(2, SimSDM630(**PHASES))
     line.add_device(1, SimSDM120(voltage_v=228.0))
     three_phase.fault = "silent"
     with pytest.raises(NoAnswerError) as info:
-        SDM630(bus, unit_id=2).read()
+        SDM630(rs485, unit_id=2).read()
     assert (info.value.part, info.value.address) == ("SDM630", "unit 2")
-    assert {r.name: r.value for r in SDM120(bus, unit_id=1).read()}["voltage_v"] == pytest.approx(228.0)
+    assert {r.name: r.value for r in SDM120(rs485, unit_id=1).read()}["voltage_v"] == pytest.approx(228.0)
     three_phase.fault = None
-    assert len(SDM630(bus, unit_id=2).read()) == len(PHASES)
+    assert len(SDM630(rs485, unit_id=2).read()) == len(PHASES)
 
 
-def test_sdm630_implausible_phase_current_raises_out_of_range(line: SimModbusSlave, bus: ModbusRtuBus) -> None:
+def test_sdm630_implausible_phase_current_raises_out_of_range(line: SimModbusSlave, rs485: ModbusRtuBus) -> None:
     line.add_device(1, SimSDM630(**{**PHASES, "current_l2_a": -3.0}))
     with pytest.raises(OutOfRangeError, match="current_l2_a"):
-        SDM630(bus).read()
+        SDM630(rs485).read()

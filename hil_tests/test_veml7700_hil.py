@@ -14,7 +14,7 @@ import pytest
 from drivers.errors import NotPluggedError, OutOfRangeError
 from drivers.sim.clock import SimClock
 from drivers.sim.i2c import SimI2CBus, SimI2CChip
-from drivers.sim.veml7700 import Register, SimVEML7700
+from drivers.sim.veml7700 import SimVEML7700
 from drivers.veml7700 import (
     CORRECTED_GAINS,
     GAIN_BITS,
@@ -22,6 +22,7 @@ from drivers.veml7700 import (
     IT_MARGIN,
     VEML7700,
     WAKE_UP_S,
+    Register,
     als_conf_word,
     correct_high_lux,
     counts_to_lux,
@@ -33,24 +34,14 @@ REL_TOLERANCE = 0.02
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock()
-
-
-@pytest.fixture
-def bus() -> SimI2CBus:
-    return SimI2CBus(1)
-
-
-@pytest.fixture
-def chip(clock: SimClock, bus: SimI2CBus) -> SimVEML7700:
+def chip(clock: SimClock, i2c_bus: SimI2CBus) -> SimVEML7700:
     sim = SimVEML7700(clock.monotonic, illuminance_lx=500.0)
-    bus.attach(0x10, sim)
+    i2c_bus.attach(0x10, sim)
     return sim
 
 
-def _driver(bus: SimI2CBus, clock: SimClock, **kwargs: object) -> VEML7700:
-    return VEML7700(bus, bus_name="i2c-1", sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
+def _driver(i2c_bus: SimI2CBus, clock: SimClock, **kwargs: object) -> VEML7700:
+    return VEML7700(i2c_bus, bus_name="i2c-1", sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
 
 
 def _lux(driver: VEML7700) -> float:
@@ -66,17 +57,17 @@ def _tolerance(true_lx: float, driver: VEML7700) -> float:
 
 @pytest.mark.parametrize("true_lx", LIGHT_LEVELS_LX)
 def test_veml7700_auto_range_from_moonlight_to_full_sun(
-    clock: SimClock, bus: SimI2CBus, chip: SimVEML7700, true_lx: float
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700, true_lx: float
 ) -> None:
     chip.illuminance_lx = true_lx
-    driver = _driver(bus, clock)
+    driver = _driver(i2c_bus, clock)
     assert _lux(driver) == pytest.approx(true_lx, abs=_tolerance(true_lx, driver))
     assert (chip.gain, chip.integration_time_ms) == (driver.gain, driver.integration_time_ms)
 
 
-def test_veml7700_moonlight_is_limited_by_resolution(clock: SimClock, bus: SimI2CBus, chip: SimVEML7700) -> None:
+def test_veml7700_moonlight_is_limited_by_resolution(clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700) -> None:
     chip.illuminance_lx = 0.05
-    driver = _driver(bus, clock)
+    driver = _driver(i2c_bus, clock)
     value = _lux(driver)
     assert (driver.gain, driver.integration_time_ms) == (2.0, 800)
     assert value == pytest.approx(13 * 0.0036)
@@ -84,9 +75,9 @@ def test_veml7700_moonlight_is_limited_by_resolution(clock: SimClock, bus: SimI2
 
 
 def test_veml7700_auto_range_follows_a_day_up_and_down(
-    clock: SimClock, bus: SimI2CBus, chip: SimVEML7700
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700
 ) -> None:
-    driver = _driver(bus, clock)
+    driver = _driver(i2c_bus, clock)
     for true_lx in LIGHT_LEVELS_LX + LIGHT_LEVELS_LX[::-1]:
         chip.illuminance_lx = true_lx
         clock.advance(60.0)
@@ -99,19 +90,19 @@ def test_veml7700_auto_range_follows_a_day_up_and_down(
      (1_000.0, (0.125, 100)), (10_000.0, (0.125, 50)), (100_000.0, (0.125, 25))],
 )
 def test_veml7700_auto_range_lands_where_the_app_note_does(
-    clock: SimClock, bus: SimI2CBus, chip: SimVEML7700, true_lx: float, setting: tuple[float, int]
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700, true_lx: float, setting: tuple[float, int]
 ) -> None:
     chip.illuminance_lx = true_lx
-    driver = _driver(bus, clock)
+    driver = _driver(i2c_bus, clock)
     _lux(driver)
     assert (driver.gain, driver.integration_time_ms) == setting
 
 
-def test_veml7700_high_lux_correction_is_needed(clock: SimClock, bus: SimI2CBus, chip: SimVEML7700) -> None:
+def test_veml7700_high_lux_correction_is_needed(clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700) -> None:
     chip.illuminance_lx = 50_000.0
-    driver = _driver(bus, clock)
+    driver = _driver(i2c_bus, clock)
     value = _lux(driver)
-    counts = bus.read_word_data(0x10, Register.ALS)
+    counts = i2c_bus.read_word_data(0x10, Register.ALS)
     linear = counts * resolution_lx_per_count(driver.gain, driver.integration_time_ms)
     assert linear < 0.5 * 50_000.0  # the raw response is far from linear up here
     assert value == pytest.approx(50_000.0, rel=REL_TOLERANCE)
@@ -120,22 +111,22 @@ def test_veml7700_high_lux_correction_is_needed(clock: SimClock, bus: SimI2CBus,
 @pytest.mark.parametrize("gain", sorted(GAIN_BITS))
 @pytest.mark.parametrize("it_ms", sorted(IT_BITS))
 def test_veml7700_every_fixed_setting(
-    clock: SimClock, bus: SimI2CBus, chip: SimVEML7700, gain: float, it_ms: int
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700, gain: float, it_ms: int
 ) -> None:
     step = resolution_lx_per_count(gain, it_ms)
     # gains 1 and 2 are for dim light (the app note corrects only gains 1/8 and 1/4)
     true_lx = counts_to_lux(2000, gain, it_ms) if gain in CORRECTED_GAINS else min(2000 * step, 40.0)
     chip.illuminance_lx = true_lx
-    driver = _driver(bus, clock, auto_range=False, gain=gain, integration_time_ms=it_ms)
+    driver = _driver(i2c_bus, clock, auto_range=False, gain=gain, integration_time_ms=it_ms)
     assert _lux(driver) == pytest.approx(true_lx, abs=step + 0.01 * true_lx)
     assert (chip.gain, chip.integration_time_ms) == (gain, it_ms)
     assert not chip.shut_down
 
 
 def test_veml7700_high_gain_reads_linear_values_as_the_app_note_says(
-    clock: SimClock, bus: SimI2CBus, chip: SimVEML7700
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700
 ) -> None:
-    driver = _driver(bus, clock, auto_range=False, gain=1.0, integration_time_ms=100)
+    driver = _driver(i2c_bus, clock, auto_range=False, gain=1.0, integration_time_ms=100)
     chip.illuminance_lx = 20.0
     assert _lux(driver) == pytest.approx(20.0, rel=0.01)
     chip.illuminance_lx = 500.0  # out of the app note's regime for gain 1: no correction, reads low
@@ -143,64 +134,64 @@ def test_veml7700_high_gain_reads_linear_values_as_the_app_note_says(
     assert _lux(driver) == pytest.approx(481.1, rel=0.001)
 
 
-def test_veml7700_driver_waits_for_the_integration(clock: SimClock, bus: SimI2CBus, chip: SimVEML7700) -> None:
-    driver = _driver(bus, clock, auto_range=False, gain=0.25, integration_time_ms=400)
+def test_veml7700_driver_waits_for_the_integration(clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700) -> None:
+    driver = _driver(i2c_bus, clock, auto_range=False, gain=0.25, integration_time_ms=400)
     before = clock.monotonic()
     assert _lux(driver) == pytest.approx(500.0, rel=0.001)
     assert clock.monotonic() - before == pytest.approx(WAKE_UP_S + 0.400 * IT_MARGIN)
 
 
 def test_veml7700_reading_too_early_gives_the_previous_result(
-    clock: SimClock, bus: SimI2CBus, chip: SimVEML7700
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700
 ) -> None:
-    hasty = VEML7700(bus, bus_name="i2c-1", sleep=lambda s: None, auto_range=False)
+    hasty = VEML7700(i2c_bus, bus_name="i2c-1", sleep=lambda s: None, auto_range=False)
     assert _lux(hasty) == 0.0  # just powered up: no integration finished yet
     clock.advance(1.0)
     assert _lux(hasty) == pytest.approx(500.0, rel=0.002)
     chip.illuminance_lx = 100.0
     assert _lux(hasty) == pytest.approx(500.0, rel=0.002)  # still the previous integration
-    careful = _driver(bus, clock, auto_range=False)
+    careful = _driver(i2c_bus, clock, auto_range=False)
     assert _lux(careful) == pytest.approx(100.0, rel=0.01)
 
 
 def test_veml7700_sim_updates_only_after_integration_time(
-    clock: SimClock, bus: SimI2CBus, chip: SimVEML7700
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700
 ) -> None:
-    assert chip.shut_down and bus.read_word_data(0x10, Register.ALS_CONF) == 0x0001
-    assert bus.read_word_data(0x10, Register.ID) == 0xC481
-    assert bus.read_byte_data(0x10, Register.ID) == 0x81  # low byte first
-    bus.write_word_data(0x10, Register.ALS_CONF, als_conf_word(1.0, 100))
+    assert chip.shut_down and i2c_bus.read_word_data(0x10, Register.ALS_CONF) == 0x0001
+    assert i2c_bus.read_word_data(0x10, Register.ID) == 0xC481
+    assert i2c_bus.read_byte_data(0x10, Register.ID) == 0x81  # low byte first
+    i2c_bus.write_word_data(0x10, Register.ALS_CONF, als_conf_word(1.0, 100))
     clock.advance(0.100)
-    assert bus.read_word_data(0x10, Register.ALS) == 0  # wake-up time not yet over
+    assert i2c_bus.read_word_data(0x10, Register.ALS) == 0  # wake-up time not yet over
     clock.advance(0.0026)
-    counts = bus.read_word_data(0x10, Register.ALS)
+    counts = i2c_bus.read_word_data(0x10, Register.ALS)
     assert correct_high_lux(counts * 0.0576) == pytest.approx(500.0, abs=0.0576 * 1.1)
-    bus.write_word_data(0x10, Register.ALS_CONF, als_conf_word(1.0, 100, shutdown=True))
+    i2c_bus.write_word_data(0x10, Register.ALS_CONF, als_conf_word(1.0, 100, shutdown=True))
     chip.illuminance_lx = 50.0
     clock.advance(1.0)
-    assert bus.read_word_data(0x10, Register.ALS) > 8000  # shut down: frozen result
+    assert i2c_bus.read_word_data(0x10, Register.ALS) > 8000  # shut down: frozen result
 
 
-def test_veml7700_sim_power_saving_slows_refresh(clock: SimClock, bus: SimI2CBus, chip: SimVEML7700) -> None:
-    bus.write_word_data(0x10, Register.POWER_SAVING, 0b011)  # PSM mode 2 (1 s wait), enabled
-    bus.write_word_data(0x10, Register.ALS_CONF, als_conf_word(1.0, 100))
+def test_veml7700_sim_power_saving_slows_refresh(clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700) -> None:
+    i2c_bus.write_word_data(0x10, Register.POWER_SAVING, 0b011)  # PSM mode 2 (1 s wait), enabled
+    i2c_bus.write_word_data(0x10, Register.ALS_CONF, als_conf_word(1.0, 100))
     clock.advance(0.11)
-    first = bus.read_word_data(0x10, Register.ALS)
+    first = i2c_bus.read_word_data(0x10, Register.ALS)
     chip.illuminance_lx = 50.0
     clock.advance(0.9)
-    assert bus.read_word_data(0x10, Register.ALS) == first
+    assert i2c_bus.read_word_data(0x10, Register.ALS) == first
     clock.advance(0.2)
-    assert bus.read_word_data(0x10, Register.ALS) < first
+    assert i2c_bus.read_word_data(0x10, Register.ALS) < first
 
 
-def test_veml7700_sim_threshold_interrupt_flags(clock: SimClock, bus: SimI2CBus, chip: SimVEML7700) -> None:
-    bus.write_word_data(0x10, Register.ALS_WH, 1000)
-    bus.write_word_data(0x10, Register.ALS_WL, 10)
-    bus.write_word_data(0x10, Register.ALS_CONF, als_conf_word(1.0, 100, interrupt=True))
+def test_veml7700_sim_threshold_interrupt_flags(clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700) -> None:
+    i2c_bus.write_word_data(0x10, Register.ALS_WH, 1000)
+    i2c_bus.write_word_data(0x10, Register.ALS_WL, 10)
+    i2c_bus.write_word_data(0x10, Register.ALS_CONF, als_conf_word(1.0, 100, interrupt=True))
     clock.advance(0.2)
-    assert bus.read_word_data(0x10, Register.ALS_INT) == 1 << 14  # high threshold crossed
-    assert bus.read_word_data(0x10, Register.ALS_INT) == 0  # cleared by reading
-    assert bus.read_word_data(0x10, Register.WHITE) > 0
+    assert i2c_bus.read_word_data(0x10, Register.ALS_INT) == 1 << 14  # high threshold crossed
+    assert i2c_bus.read_word_data(0x10, Register.ALS_INT) == 0  # cleared by reading
+    assert i2c_bus.read_word_data(0x10, Register.WHITE) > 0
 
 
 class OtherChip(SimI2CChip):
@@ -213,16 +204,16 @@ class OtherChip(SimI2CChip):
         return bytes(length)
 
 
-def test_veml7700_wrong_chip_at_address_is_reported(clock: SimClock, bus: SimI2CBus) -> None:
-    bus.attach(0x10, OtherChip())
+def test_veml7700_wrong_chip_at_address_is_reported(clock: SimClock, i2c_bus: SimI2CBus) -> None:
+    i2c_bus.attach(0x10, OtherChip())
     with pytest.raises(OutOfRangeError, match="ID register reads 0x0000"):
-        _driver(bus, clock).read()
+        _driver(i2c_bus, clock).read()
 
 
-def test_veml7700_unplugged_then_replugged(clock: SimClock, bus: SimI2CBus, chip: SimVEML7700) -> None:
-    driver = _driver(bus, clock)
+def test_veml7700_unplugged_then_replugged(clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700) -> None:
+    driver = _driver(i2c_bus, clock)
     assert _lux(driver) == pytest.approx(500.0, rel=REL_TOLERANCE)
-    bus.detach(0x10)
+    i2c_bus.detach(0x10)
     clock.advance(1.0)
     with pytest.raises(NotPluggedError) as info:
         driver.read()
@@ -230,17 +221,17 @@ def test_veml7700_unplugged_then_replugged(clock: SimClock, bus: SimI2CBus, chip
     assert (error.part, error.bus, error.address) == ("VEML7700", "i2c-1", "0x10")
     assert isinstance(error.__cause__, OSError) and error.__cause__.errno == errno.EREMOTEIO
     chip.illuminance_lx = 300.0
-    bus.attach(0x10, chip)  # comes back shut down with empty results
+    i2c_bus.attach(0x10, chip)  # comes back shut down with empty results
     assert chip.shut_down
     clock.advance(1.0)
     assert _lux(driver) == pytest.approx(300.0, rel=REL_TOLERANCE)
     assert not chip.shut_down
 
 
-def test_veml7700_close_shuts_down(clock: SimClock, bus: SimI2CBus, chip: SimVEML7700) -> None:
-    driver = _driver(bus, clock)
+def test_veml7700_close_shuts_down(clock: SimClock, i2c_bus: SimI2CBus, chip: SimVEML7700) -> None:
+    driver = _driver(i2c_bus, clock)
     _lux(driver)
     driver.close()
     assert chip.shut_down
-    bus.detach(0x10)
+    i2c_bus.detach(0x10)
     driver.close()

@@ -75,7 +75,9 @@ def test_parse_w1_slave_reads_a_crc_no_verdict() -> None:
     assert parsed.t_milli_c == -62
 
 
-@pytest.mark.parametrize("text", ["", "garbage\n", "72 01 4b : crc=57 YES\n", "72 01 4b 46 7f ff 0e 10 57 : crc=57 MAYBE\n"])
+@pytest.mark.parametrize(
+    "text", ["", "garbage\n", "72 01 4b : crc=57 YES\n", "72 01 4b 46 7f ff 0e 10 57 : crc=57 MAYBE\n"]
+)
 def test_parse_w1_slave_rejects_malformed_files(text: str) -> None:
     with pytest.raises(ValueError):
         parse_w1_slave(text)

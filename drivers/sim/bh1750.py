@@ -3,44 +3,29 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import IntEnum
 from types import MappingProxyType
-from typing import Callable
 
+from drivers.bh1750 import (
+    COUNTS_PER_LX,
+    FULL_SCALE,
+    LOW_RES_STEP_LX,
+    MEASUREMENT_OPCODES,
+    MTREG_DEFAULT,
+    MTREG_HIGH_MASK,
+    MTREG_HIGH_PREFIX,
+    MTREG_LOW_MASK,
+    MTREG_LOW_PREFIX,
+    Opcode,
+)
 from drivers.sim.i2c import SimI2CChip
 
-
-class Opcode(IntEnum):
-    """Instruction set of the BH1750FVI datasheet."""
-
-    POWER_DOWN = 0x00
-    POWER_ON = 0x01
-    RESET = 0x07
-    CONTINUOUS_H = 0x10
-    CONTINUOUS_H2 = 0x11
-    CONTINUOUS_L = 0x13
-    ONE_TIME_H = 0x20
-    ONE_TIME_H2 = 0x21
-    ONE_TIME_L = 0x23
-
-
-MEASUREMENT_OPCODES: Mapping[int, tuple[str, bool]] = MappingProxyType({
-    Opcode.CONTINUOUS_H: ("high", False),
-    Opcode.CONTINUOUS_H2: ("high2", False),
-    Opcode.CONTINUOUS_L: ("low", False),
-    Opcode.ONE_TIME_H: ("high", True),
-    Opcode.ONE_TIME_H2: ("high2", True),
-    Opcode.ONE_TIME_L: ("low", True),
+#: What each measurement instruction starts: (resolution, one_time).
+MEASUREMENTS: Mapping[int, tuple[str, bool]] = MappingProxyType({
+    opcode: (resolution, mode == "one_time") for (mode, resolution), opcode in MEASUREMENT_OPCODES.items()
 })
-MTREG_HIGH_PREFIX, MTREG_HIGH_MASK = 0b0100_0000, 0b1111_1000  # 01000_MT[7:5]
-MTREG_LOW_PREFIX, MTREG_LOW_MASK = 0b0110_0000, 0b1110_0000  # 011_MT[4:0]
-DEFAULT_MTREG = 69
 TYPICAL_TIME_S = MappingProxyType({"high": 0.120, "high2": 0.120, "low": 0.016})  # at MTreg 69
-COUNTS_PER_LX = 1.2
-LOW_RES_STEP_LX = 4.0  # at MTreg 69
-FULL_SCALE = 0xFFFF
 
 
 @dataclass(frozen=True)
@@ -62,7 +47,7 @@ class SimBH1750(SimI2CChip):
     def power_on_reset(self) -> None:
         """Power-up state: powered down, MTreg 69, data register 0."""
         self._powered = False
-        self._mtreg = DEFAULT_MTREG
+        self._mtreg = MTREG_DEFAULT
         self._data = 0
         self._measurement: _Measurement | None = None
 
@@ -104,8 +89,8 @@ class SimBH1750(SimI2CChip):
         elif opcode == Opcode.RESET:
             if self._powered:
                 self._data = 0
-        elif opcode in MEASUREMENT_OPCODES:
-            resolution, one_time = MEASUREMENT_OPCODES[opcode]
+        elif opcode in MEASUREMENTS:
+            resolution, one_time = MEASUREMENTS[opcode]
             self._powered = True
             self._measurement = _Measurement(resolution, one_time, self._mtreg, self._clock())
         elif opcode & MTREG_HIGH_MASK == MTREG_HIGH_PREFIX:
@@ -133,7 +118,7 @@ class SimBH1750(SimI2CChip):
 
     def _count(self, resolution: str, mtreg: int) -> int:
         lux = max(0.0, self.illuminance_lx)
-        scale = mtreg / DEFAULT_MTREG
+        scale = mtreg / MTREG_DEFAULT
         if resolution == "low":
             step_lx = LOW_RES_STEP_LX / scale
             count = int(math.floor(lux / step_lx) * step_lx * COUNTS_PER_LX * scale + 0.5)
@@ -144,4 +129,4 @@ class SimBH1750(SimI2CChip):
 
 
 def _duration_s(resolution: str, mtreg: int) -> float:
-    return TYPICAL_TIME_S[resolution] * max(mtreg, 1) / DEFAULT_MTREG
+    return TYPICAL_TIME_S[resolution] * max(mtreg, 1) / MTREG_DEFAULT

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from gpiozero.exc import PinFixedPull, PinInvalidPull
 from gpiozero.pins.mock import MockFactory, MockPin, PinState

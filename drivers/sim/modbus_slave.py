@@ -10,11 +10,14 @@ import tempfile
 import threading
 import tty
 from collections.abc import Mapping, Sequence
-from typing import Union
+from types import MappingProxyType
 
+from drivers import sdm120, sdm630
+from drivers.eastron import MAX_REGISTERS_PER_READ as EASTRON_MAX_REGISTERS_PER_READ
 from drivers.modbus import crc_ok, with_crc
+from drivers.registers import RegisterSpec
 
-Fault = Union[None, str, tuple[str, int]]
+Fault = None | str | tuple[str, int]
 
 #: Function codes the simulated slaves serve.
 READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE = 3, 4, 6, 16
@@ -168,6 +171,10 @@ def _float_meter_tables(spans: Sequence[tuple[int, int]]) -> dict[int, int]:
     return {address: 0 for start, end in spans for address in range(start, end)}
 
 
+def _float_registers(registers: Sequence[RegisterSpec]) -> Mapping[str, int]:
+    return MappingProxyType({spec.name: spec.address for spec in registers})
+
+
 class _SimEastronMeter(SimRegisterDevice):
     """An Eastron meter: float32 input registers, reserved ones read as zero, 80 per read."""
 
@@ -177,7 +184,7 @@ class _SimEastronMeter(SimRegisterDevice):
     INPUT_SPANS: Sequence[tuple[int, int]] = ()
 
     def __init__(self, values: Mapping[str, float]) -> None:
-        super().__init__(_float_meter_tables(self.INPUT_SPANS), max_registers_per_read=80)
+        super().__init__(_float_meter_tables(self.INPUT_SPANS), max_registers_per_read=EASTRON_MAX_REGISTERS_PER_READ)
         for name, value in values.items():
             setattr(self, name, float(value))
 
@@ -189,18 +196,7 @@ class _SimEastronMeter(SimRegisterDevice):
 class SimSDM120(_SimEastronMeter):
     """Eastron SDM120-Modbus single-phase meter; every value attribute is settable."""
 
-    FLOAT_REGISTERS = {
-        "voltage_v": 0x0000,
-        "current_a": 0x0006,
-        "active_power_w": 0x000C,
-        "apparent_power_va": 0x0012,
-        "reactive_power_var": 0x0018,
-        "power_factor": 0x001E,
-        "frequency_hz": 0x0046,
-        "import_energy_kwh": 0x0048,
-        "export_energy_kwh": 0x004A,
-        "total_energy_kwh": 0x0156,
-    }
+    FLOAT_REGISTERS = _float_registers(sdm120.REGISTERS)
     INPUT_SPANS = ((0x0000, 0x0060), (0x0156, 0x015A))
 
     def __init__(
@@ -222,23 +218,7 @@ class SimSDM120(_SimEastronMeter):
 class SimSDM630(_SimEastronMeter):
     """Eastron SDM630-Modbus v2 three-phase meter; every value attribute is settable."""
 
-    FLOAT_REGISTERS = {
-        "voltage_l1_v": 0x0000,
-        "voltage_l2_v": 0x0002,
-        "voltage_l3_v": 0x0004,
-        "current_l1_a": 0x0006,
-        "current_l2_a": 0x0008,
-        "current_l3_a": 0x000A,
-        "active_power_l1_w": 0x000C,
-        "active_power_l2_w": 0x000E,
-        "active_power_l3_w": 0x0010,
-        "active_power_w": 0x0034,
-        "power_factor": 0x003E,
-        "frequency_hz": 0x0046,
-        "import_energy_kwh": 0x0048,
-        "export_energy_kwh": 0x004A,
-        "total_energy_kwh": 0x0156,
-    }
+    FLOAT_REGISTERS = _float_registers(sdm630.REGISTERS)
     INPUT_SPANS = ((0x0000, 0x0060), (0x00C8, 0x00F0), (0x0156, 0x0160))
 
     def __init__(

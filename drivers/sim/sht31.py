@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import Callable
 
+from drivers.sht31 import (
+    RAW_FULL_SCALE,
+    STATUS_ALERT_PENDING,
+    STATUS_COMMAND_FAILED,
+    STATUS_HEATER_ON,
+    STATUS_RESET_DETECTED,
+    Command,
+    crc8,
+)
 from drivers.sim.i2c import SimI2CChip, nack
-
-
-class Command(IntEnum):
-    """16-bit commands of the SHT3x-DIS datasheet that the simulation answers."""
-
-    MEASURE_HIGH = 0x2400
-    MEASURE_MEDIUM = 0x240B
-    MEASURE_LOW = 0x2416
-    SOFT_RESET = 0x30A2
-    READ_STATUS = 0xF32D
-    CLEAR_STATUS = 0x3041
-    HEATER_ON = 0x306D
-    HEATER_OFF = 0x3066
-
 
 TYPICAL_MEASUREMENT_S = MappingProxyType({
     Command.MEASURE_HIGH: 0.0125,
@@ -28,13 +22,7 @@ TYPICAL_MEASUREMENT_S = MappingProxyType({
     Command.MEASURE_LOW: 0.0025,
 })
 SOFT_RESET_BUSY_S = 0.001  # between the datasheet's 0.5 ms typical and 1.5 ms maximum
-STATUS_ALERT_PENDING = 1 << 15
-STATUS_HEATER_ON = 1 << 13
-STATUS_RESET_DETECTED = 1 << 4
-STATUS_COMMAND_FAILED = 1 << 1
 STATUS_AFTER_RESET = STATUS_ALERT_PENDING | STATUS_RESET_DETECTED
-CRC_POLYNOMIAL = 0x31
-CRC_INIT = 0xFF
 
 
 class SimSHT31(SimI2CChip):
@@ -105,24 +93,15 @@ class SimSHT31(SimI2CChip):
         return (frame + b"\xff" * length)[:length]
 
     def _measurement_frame(self) -> bytes:
-        raw_t = round((self.temperature_c + 45.0) * 0xFFFF / 175.0)
-        raw_rh = round(self.relative_humidity_pct * 0xFFFF / 100.0)
-        t_word = _word(max(0, min(0xFFFF, raw_t)))
+        raw_t = round((self.temperature_c + 45.0) * RAW_FULL_SCALE / 175.0)
+        raw_rh = round(self.relative_humidity_pct * RAW_FULL_SCALE / 100.0)
+        t_word = _word(max(0, min(RAW_FULL_SCALE, raw_t)))
         if self.corrupt_next_crc:
             self.corrupt_next_crc = False
             t_word = t_word[:2] + bytes([t_word[2] ^ 0xFF])
-        return t_word + _word(max(0, min(0xFFFF, raw_rh)))
+        return t_word + _word(max(0, min(RAW_FULL_SCALE, raw_rh)))
 
 
 def _word(value: int) -> bytes:
     data = bytes([value >> 8, value & 0xFF])
-    return data + bytes([_crc8(data)])
-
-
-def _crc8(data: bytes) -> int:
-    crc = CRC_INIT
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = ((crc << 1) ^ CRC_POLYNOMIAL) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
-    return crc
+    return data + bytes([crc8(data)])

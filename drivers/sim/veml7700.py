@@ -3,41 +3,36 @@
 from __future__ import annotations
 
 import math
-from enum import IntEnum
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import Callable
 
 from drivers.sim.i2c import SimI2CChip
-
-
-class Register(IntEnum):
-    """Command codes (register pointers) of the VEML7700 datasheet."""
-
-    ALS_CONF = 0x00
-    ALS_WH = 0x01
-    ALS_WL = 0x02
-    POWER_SAVING = 0x03
-    ALS = 0x04
-    WHITE = 0x05
-    ALS_INT = 0x06
-    ID = 0x07
-
+from drivers.veml7700 import (
+    DEVICE_ID,
+    FULL_SCALE,
+    GAIN_BITS,
+    GAIN_MASK,
+    GAIN_SHIFT,
+    INT_EN_BIT,
+    IT_BITS,
+    IT_MASK,
+    IT_SHIFT,
+    SHUTDOWN_BIT,
+    WAKE_UP_S,
+    Register,
+    correct_high_lux,
+    resolution_lx_per_count,
+)
 
 WRITABLE = (Register.ALS_CONF, Register.ALS_WH, Register.ALS_WL, Register.POWER_SAVING)
-ID_VALUE = 0xC481  # slave address option 0xC4, device ID 0x81
-CONF_DEFAULT = 0x0001  # shut down
-GAIN_BY_BITS = MappingProxyType({0b00: 1.0, 0b01: 2.0, 0b10: 0.125, 0b11: 0.25})
-IT_MS_BY_BITS = MappingProxyType(
-    {0b1100: 25, 0b1000: 50, 0b0000: 100, 0b0001: 200, 0b0010: 400, 0b0011: 800}
-)
+SLAVE_ADDRESS_OPTION = 0xC4  # high byte of the ID register
+ID_VALUE = SLAVE_ADDRESS_OPTION << 8 | DEVICE_ID
+CONF_DEFAULT = SHUTDOWN_BIT
+GAIN_BY_BITS = MappingProxyType({bits: gain for gain, bits in GAIN_BITS.items()})
+IT_MS_BY_BITS = MappingProxyType({bits: it_ms for it_ms, bits in IT_BITS.items()})
 PSM_WAIT_S_BY_BITS = MappingProxyType({0b00: 0.5, 0b01: 1.0, 0b10: 2.0, 0b11: 4.0})
-RESOLUTION_LX_AT_GAIN2_IT800 = 0.0036
-WAKE_UP_S = 0.0025  # first integration starts 2.5 ms after leaving shut down
 WHITE_PER_ALS = 1.25  # simulation assumption: daylight-like white/ALS ratio
 INT_TH_LOW, INT_TH_HIGH = 1 << 15, 1 << 14
-# Vishay app note correction lux_c = f(lux_linear); the chip's response is its inverse.
-CORRECTION_COEFFS = (6.0135e-13, -9.3924e-9, 8.1488e-5, 1.0023, 0.0)
-FULL_SCALE = 0xFFFF
 
 
 class SimVEML7700(SimI2CChip):
@@ -61,17 +56,17 @@ class SimVEML7700(SimI2CChip):
     @property
     def shut_down(self) -> bool:
         """True while ALS_SD is set."""
-        return bool(self._regs[Register.ALS_CONF] & 1)
+        return bool(self._regs[Register.ALS_CONF] & SHUTDOWN_BIT)
 
     @property
     def gain(self) -> float:
         """Gain selected in ALS_CONF."""
-        return GAIN_BY_BITS[(self._regs[Register.ALS_CONF] >> 11) & 0b11]
+        return GAIN_BY_BITS[(self._regs[Register.ALS_CONF] >> GAIN_SHIFT) & GAIN_MASK]
 
     @property
     def integration_time_ms(self) -> int:
         """Integration time selected in ALS_CONF (100 ms for reserved codes)."""
-        return IT_MS_BY_BITS.get((self._regs[Register.ALS_CONF] >> 6) & 0b1111, 100)
+        return IT_MS_BY_BITS.get((self._regs[Register.ALS_CONF] >> IT_SHIFT) & IT_MASK, 100)
 
     def write(self, data: bytes) -> None:
         """Command code, optionally followed by a data word (LSB first)."""
@@ -102,7 +97,7 @@ class SimVEML7700(SimI2CChip):
         if register != Register.ALS_CONF:
             return
         was_running = self._cycle_start_s is not None
-        if value & 1:
+        if value & SHUTDOWN_BIT:
             self._cycle_start_s = None
         else:
             self._cycle_start_s = self._clock() + (0.0 if was_running else WAKE_UP_S)
@@ -120,33 +115,26 @@ class SimVEML7700(SimI2CChip):
         self._cycle_start_s += completed * period_s
         self._als = self._counts()
         self._white = min(FULL_SCALE, int(self._als * WHITE_PER_ALS))
-        if self._regs[Register.ALS_CONF] & 0b10:
+        if self._regs[Register.ALS_CONF] & INT_EN_BIT:
             if self._als > self._regs[Register.ALS_WH]:
                 self._int_flags |= INT_TH_HIGH
             if self._als < self._regs[Register.ALS_WL]:
                 self._int_flags |= INT_TH_LOW
 
     def _counts(self) -> int:
-        resolution = RESOLUTION_LX_AT_GAIN2_IT800 * (2.0 / self.gain) * (800 / self.integration_time_ms)
+        resolution = resolution_lx_per_count(self.gain, self.integration_time_ms)
         linear_lx = _chip_response_lx(max(0.0, self.illuminance_lx))
         return min(FULL_SCALE, math.floor(linear_lx / resolution))
 
 
-def _corrected_lx(linear_lx: float) -> float:
-    result = 0.0
-    for coefficient in CORRECTION_COEFFS:
-        result = result * linear_lx + coefficient
-    return result
-
-
 def _chip_response_lx(true_lx: float) -> float:
-    """Linear-scale lux the chip reports for `true_lx` (inverse of the correction)."""
+    """Linear-scale lux the chip reports for `true_lx` (inverse of the app note's correction)."""
     low, high = 0.0, 200_000.0
-    if _corrected_lx(high) < true_lx:
+    if correct_high_lux(high) < true_lx:
         return high
     for _ in range(80):
         middle = (low + high) / 2
-        if _corrected_lx(middle) < true_lx:
+        if correct_high_lux(middle) < true_lx:
             low = middle
         else:
             high = middle
