@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.modbus import ModbusRtuBus
@@ -16,6 +15,7 @@ from drivers.sim.i2c import SimI2CBus
 from drivers.sim.lamp import LampCircuit
 from drivers.sim.modbus_slave import SimModbusSlave, SimRegisterDevice, SimSDM120, SimSDM630
 from drivers.sim.onewire import SimW1Tree
+from drivers.sim.parts import I2CPart, MeterPart, SimulatedParts, W1Part
 from drivers.sim.pulses import PulseSource
 from drivers.sim.sht31 import SimSHT31
 from drivers.sim.veml7700 import SimVEML7700
@@ -37,72 +37,42 @@ from edge.config_model import (
 )
 from edge.hardware import Buses, Hardware, assemble
 
-#: Flow is simulated in steps this long; several meters share each step.
-FLOW_STEP_S = 1.0
-
-
-@dataclass
-class SimulatedParts:
-    """The simulated parts behind a simulated box, for tests and the simulated world to steer."""
-
-    clock: SimClock
-    i2c_chips: dict[str, object] = field(default_factory=dict)
-    w1_trees: dict[str, SimW1Tree] = field(default_factory=dict)
-    pulse_sources: dict[str, tuple[PulseSource, float, float]] = field(default_factory=dict)
-    lamps: dict[str, LampCircuit] = field(default_factory=dict)
-    modbus_slaves: dict[str, SimModbusSlave] = field(default_factory=dict)
-    modbus_devices: dict[str, SimRegisterDevice] = field(default_factory=dict)
-
-    def set_flow(self, sensor_id: str, flow_lph: float) -> None:
-        """Change the water flow seen by one pulse meter."""
-        source, _, litres_per_pulse = self.pulse_sources[sensor_id]
-        self.pulse_sources[sensor_id] = (source, flow_lph, litres_per_pulse)
-
-    def advance(self, duration_s: float) -> None:
-        """Let simulated time pass, with water flowing through every pulse meter."""
-        sources = list(self.pulse_sources.values())
-        if not sources:
-            self.clock.advance(duration_s)
-            return
-        share = len(sources)
-        remaining_s = duration_s
-        while remaining_s > 0:
-            step_s = min(FLOW_STEP_S, remaining_s)
-            # Each source runs for its share of the step at a proportionally higher flow, so
-            # every meter gets exactly flow x step of water while the one clock moves by step.
-            for source, flow_lph, litres_per_pulse in sources:
-                source.run_flow(flow_lph * share, step_s / share, litres_per_pulse)
-            remaining_s -= step_s
-
-
 def open_simulated_hardware(config: BoxConfig, clock: SimClock | None = None) -> Hardware:
     """Build simulated buses and parts for every configured sensor and relay, then the real drivers."""
     stack = ExitStack()
     parts = SimulatedParts(clock or SimClock())
     try:
-        buses = _buses(config, parts, stack)
-        _attach_parts(config, config.simulation, buses, parts)
+        trees: dict[str, SimW1Tree] = {}
+        slaves: dict[str, SimModbusSlave] = {}
+        buses = _buses(config, trees, slaves, stack, parts.clock)
+        _attach_parts(config, config.simulation, buses, trees, slaves, parts)
         return assemble(config, buses, parts.advance, parts.clock.monotonic, stack=stack, parts=parts)
     except BaseException:
         stack.close()
         raise
 
 
-def _buses(config: BoxConfig, parts: SimulatedParts, stack: ExitStack) -> Buses:
+def _buses(
+    config: BoxConfig,
+    trees: dict[str, SimW1Tree],
+    slaves: dict[str, SimModbusSlave],
+    stack: ExitStack,
+    clock: SimClock,
+) -> Buses:
     buses = Buses()
     for bus in config.buses:
         if isinstance(bus, I2CBusConfig):
             buses.i2c[bus.id] = SimI2CBus(bus.number)
         elif isinstance(bus, OneWireBusConfig):
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hameau-w1-")))
-            parts.w1_trees[bus.id] = SimW1Tree(root)
+            trees[bus.id] = SimW1Tree(root)
             buses.onewire[bus.id] = W1Bus(root, name=bus.id)
         elif isinstance(bus, GpioBusConfig):
-            buses.gpio[bus.id] = SimPinFactory(parts.clock.monotonic)
+            buses.gpio[bus.id] = SimPinFactory(clock.monotonic)
             stack.callback(buses.gpio[bus.id].close)
         elif isinstance(bus, ModbusBusConfig):
             slave = SimModbusSlave()
-            parts.modbus_slaves[bus.id] = slave
+            slaves[bus.id] = slave
             port = slave.start()
             stack.callback(slave.stop)
             buses.modbus[bus.id] = ModbusRtuBus(
@@ -113,11 +83,16 @@ def _buses(config: BoxConfig, parts: SimulatedParts, stack: ExitStack) -> Buses:
     return buses
 
 
-def _attach_parts(config: BoxConfig, sim: SimulationConfig, buses: Buses, parts: SimulatedParts) -> None:
+def _attach_parts(
+    config: BoxConfig,
+    sim: SimulationConfig,
+    buses: Buses,
+    trees: dict[str, SimW1Tree],
+    slaves: dict[str, SimModbusSlave],
+    parts: SimulatedParts,
+) -> None:
     clock = parts.clock.monotonic
     for s in config.sensors:
-        if s.id in sim.unplugged:
-            continue
         if isinstance(s, BH1750Config):
             chip: object = SimBH1750(clock, illuminance_lx=sim.illuminance_lx)
         elif isinstance(s, VEML7700Config):
@@ -125,22 +100,19 @@ def _attach_parts(config: BoxConfig, sim: SimulationConfig, buses: Buses, parts:
         elif isinstance(s, SHT31Config):
             chip = SimSHT31(clock, temperature_c=sim.temperature_c, relative_humidity_pct=sim.relative_humidity_pct)
         elif isinstance(s, DS18B20Config):
-            parts.w1_trees[s.bus].add_ds18b20(s.rom_id, sim.temperature_c)
-            continue
+            trees[s.bus].add_ds18b20(s.rom_id, sim.temperature_c)
+            parts.w1[s.id] = W1Part(trees[s.bus], s.rom_id)
         elif isinstance(s, PulseMeterConfig):
             source = PulseSource(buses.gpio[s.bus], s.pin, parts.clock, active_low=s.active_low)
             litres_per_pulse = s.litres_per_pulse or 1.0 / (s.pulses_per_litre or 1.0)
-            parts.pulse_sources[s.id] = (source, sim.flow_lph, litres_per_pulse)
-            continue
+            parts.meters[s.id] = MeterPart(source, sim.flow_lph, litres_per_pulse)
         elif isinstance(s, (SDM120Config, SDM630Config, ModbusMeterConfig)):
-            device = _meter(s, sim)
-            parts.modbus_slaves[s.bus].add_device(s.unit_id, device)
-            parts.modbus_devices[s.id] = device
-            continue
-        else:
-            continue
-        buses.i2c[s.bus].attach(s.address, chip)
-        parts.i2c_chips[s.id] = chip
+            parts.modbus[s.id] = slaves[s.bus].add_device(s.unit_id, _meter(s, sim))
+        if isinstance(s, (BH1750Config, VEML7700Config, SHT31Config)):
+            buses.i2c[s.bus].attach(s.address, chip)
+            parts.i2c[s.id] = I2CPart(buses.i2c[s.bus], s.address, chip)
+        if s.id in sim.unplugged:
+            parts.unplug(s.id)
     for a in config.actuators:
         parts.lamps[a.id] = LampCircuit(
             buses.gpio[a.bus], a.pin, a.feedback_pin,

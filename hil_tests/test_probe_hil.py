@@ -67,9 +67,8 @@ def test_probe_scans_buses_and_lists_relays(hardware: Hardware) -> None:
 
 def test_probe_reports_unplugged_parts_as_faults(hardware: Hardware) -> None:
     assert hardware.parts is not None
-    hardware.buses.i2c["i2c1"].detach(0x23)
-    hardware.parts.w1_trees["w1"].unplug("28-0316a2794aff")
-    hardware.parts.modbus_devices["energy-lighting"].fault = "silent"
+    for sensor_id in ("lux-roof", "hall-temp", "energy-lighting"):
+        hardware.parts.unplug(sensor_id)
     report = run_probe(hardware, pulse_window_s=0)
     sensors = _by_id(report)
     assert sensors["lux-roof"]["error"]["code"] == "not_plugged"
@@ -119,3 +118,16 @@ def test_probe_console_script_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "hameau probe: saint-aubin-mairie (simulated buses)" in result.stdout
     assert "I2C bus i2c1: found 0x23 0x44" in result.stdout
+
+
+def test_probe_reads_again_after_replug(hardware: Hardware) -> None:
+    assert hardware.parts is not None
+    for sensor_id in ("lux-roof", "hall-temp", "energy-lighting", "hall-climate"):
+        hardware.parts.unplug(sensor_id)
+    assert not any(s["ok"] for s in run_probe(hardware, pulse_window_s=0)["sensors"] if s["id"] != "water-main")
+    for sensor_id in ("lux-roof", "hall-temp", "energy-lighting", "hall-climate"):
+        hardware.parts.plug(sensor_id)
+    hardware.parts.set_illuminance("lux-roof", 12.0)
+    report = run_probe(hardware, pulse_window_s=0)
+    assert all(s["ok"] for s in report["sensors"])
+    assert _values(_by_id(report)["lux-roof"])["illuminance_lx"] == pytest.approx(12.0, rel=0.02)

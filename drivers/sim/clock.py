@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class SimClock:
-    """Monotonic seconds that move only when slept on or advanced; thread-safe."""
+    """Monotonic seconds that move only when slept on or advanced; thread-safe.
 
-    def __init__(self, start_s: float = 0.0) -> None:
+    `now()` gives the matching wall time: `epoch` plus the simulated seconds.
+    """
+
+    def __init__(self, start_s: float = 0.0, *, epoch: datetime = EPOCH) -> None:
+        if epoch.tzinfo is None:
+            raise ValueError("epoch must be timezone-aware")
         self._now_s = start_s
+        self._epoch = epoch
         self._lock = threading.Lock()
 
     def monotonic(self) -> float:
         """Current simulated time in seconds."""
         with self._lock:
             return self._now_s
+
+    def now(self) -> datetime:
+        """Current simulated wall time (timezone-aware, UTC)."""
+        with self._lock:
+            return (self._epoch + timedelta(seconds=self._now_s)).astimezone(UTC)
 
     def sleep(self, duration_s: float) -> None:
         """Advance simulated time by `duration_s` (negative durations are ignored)."""
@@ -27,5 +41,11 @@ class SimClock:
             raise ValueError("simulated time cannot go backwards")
         with self._lock:
             self._now_s += duration_s
+
+    def advance_to(self, when: datetime) -> None:
+        """Move simulated time forward to a wall time (no-op if already past it)."""
+        with self._lock:
+            target_s = (when - self._epoch).total_seconds()
+            self._now_s = max(self._now_s, target_s)
 
     __call__ = monotonic

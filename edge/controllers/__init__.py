@@ -1,0 +1,1 @@
+"""Pure controllers: inputs + state + now -> relay commands + events with reasons."""
