@@ -11,6 +11,7 @@ from pathlib import Path
 from drivers.reading import UNITS
 from drivers.registers import RegisterSpec
 from edge.config_model import (
+    AgentConfig,
     BH1750Config,
     BoxConfig,
     BusConfig,
@@ -88,6 +89,7 @@ def parse_config(text: str, path: Path) -> BoxConfig:
     device = _device(top.table("device", required=True))
     buses = _buses(top.table("buses", required=True))
     simulation = _simulation(top.table("simulation"))
+    agent = _agent(top.table("agent"), path)
     sensors = [(i, s) for i, t in top.tables("sensors") if (s := _sensor(t, buses)) is not None]
     actuators = [(i, a) for i, t in top.tables("actuators") if (a := _relay(t, buses)) is not None]
     top.done()
@@ -105,6 +107,7 @@ def parse_config(text: str, path: Path) -> BoxConfig:
         tuple(s for _, s in sensors),
         tuple(a for _, a in actuators),
         simulation,
+        agent,
     )
 
 
@@ -192,6 +195,22 @@ def _simulation(t: Table | None) -> SimulationConfig:
     )
     t.done()
     return sim
+
+
+def _agent(t: Table | None, config_path: Path) -> AgentConfig:
+    if t is None:
+        return AgentConfig()
+    db_path = Path(t.get("db_path", str, str(AgentConfig.db_path)))
+    agent = AgentConfig(
+        # A relative database path is relative to the config file, so a box directory is self-contained.
+        db_path=db_path if db_path.is_absolute() else config_path.parent / db_path,
+        commit_interval_s=t.get("commit_interval_s", float, 30.0, in_range(1, 3600, " s")),
+        tick_s=t.get("tick_s", float, 10.0, in_range(0.5, 600, " s")),
+        stale_after_intervals=t.get("stale_after_intervals", float, 3.0, in_range(1.5, 100)),
+        stuck_after_s=t.get("stuck_after_s", float, 6 * 3600.0, in_range(60, 30 * 86_400, " s")),
+    )
+    t.done()
+    return agent
 
 
 def _check_id_list(value: list) -> None:

@@ -198,6 +198,17 @@ class SimulationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """How the agent runs: where it keeps its data, how often it writes and ticks."""
+
+    db_path: Path = Path("/var/lib/hameau/hameau.db")
+    commit_interval_s: float = 30.0
+    tick_s: float = 10.0
+    stale_after_intervals: float = 3.0
+    stuck_after_s: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class BoxConfig:
     """Everything one box is configured with."""
 
@@ -207,6 +218,7 @@ class BoxConfig:
     sensors: tuple[SensorConfig, ...]
     actuators: tuple[RelayConfig, ...]
     simulation: SimulationConfig
+    agent: AgentConfig = AgentConfig()
 
     def bus(self, bus_id: str) -> BusConfig:
         """The bus of a given id."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from edge.config_model import DeviceConfig, RelayConfig, SensorConfig
 
 S = TypeVar("S")
 
@@ -90,6 +93,23 @@ class Decision(Generic[S]):
     interlocks: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigContext:
+    """What a controller's config section is checked against: the box's device, sensors and relays."""
+
+    device: DeviceConfig
+    sensors: Mapping[str, SensorConfig]
+    relays: Mapping[str, RelayConfig]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A calendar job a controller wants run at a local time each day (e.g. nightly leak analysis)."""
+
+    name: str
+    at_local: str
+
+
 class Controller(Protocol[S]):
     """A pure controller: same inputs, state and time give the same decision."""
 
@@ -117,8 +137,21 @@ class Controller(Protocol[S]):
         now: datetime,
         *,
         starting: bool = False,
+        acks: frozenset[str] = frozenset(),
     ) -> Decision[S]:
-        """Decide for `now`. With `starting`, re-derive every output for now at once."""
+        """Decide for `now`. With `starting`, re-derive every output for now at once.
+
+        `acks` holds the keys of this controller's latched alarms a technician acknowledged.
+        """
+        ...
+
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        """Calendar jobs this controller wants (empty for most)."""
+        ...
+
+    def run_job(self, name: str, state: S, now: datetime) -> Decision[S]:
+        """Run one of its calendar jobs (pure, like decide)."""
         ...
 
     def state_to_dict(self, state: S) -> dict[str, Any]:
