@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 from drivers.errors import HameauError
 
 T = TypeVar("T")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 REQUIRED: Any = object()
 
 _TYPE_NAMES: dict[type, str] = {
@@ -213,3 +215,9 @@ def _describe(value: object) -> str:
         if _is_kind(value, kind):
             return f"{name.split(' (')[0]} {value!r}" if kind not in (dict, list) else name
     return type(value).__name__
+
+
+def check_id(value: str) -> None:
+    """A check that an id is safe in MQTT topics and file names."""
+    if not ID_PATTERN.match(value):
+        raise Invalid(f"{value!r} must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit")
