@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -101,6 +103,7 @@ class ModbusRtuBus:
         timeout_s: float = 0.5,
         retries: int = 2,
         name: str = "rs485",
+        client_factory: Callable[..., Any] = ModbusSerialClient,
     ) -> None:
         if not port:
             raise ValueError("port must name a serial device, e.g. /dev/ttyUSB0")
@@ -122,7 +125,7 @@ class ModbusRtuBus:
         self.retries = retries
         self._lock = threading.Lock()
         self._received: list[bytes] = []
-        self._client = ModbusSerialClient(
+        self._client = client_factory(
             port,
             framer=FramerType.RTU,
             baudrate=baudrate,

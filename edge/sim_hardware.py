@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,6 +14,7 @@ from drivers.sim.clock import SimClock
 from drivers.sim.gpio import SimPinFactory
 from drivers.sim.i2c import SimI2CBus
 from drivers.sim.lamp import LampCircuit
+from drivers.sim.modbus_loopback import LoopbackModbusClient
 from drivers.sim.modbus_slave import SimModbusSlave, SimRegisterDevice, SimSDM120, SimSDM630
 from drivers.sim.onewire import SimW1Tree
 from drivers.sim.parts import I2CPart, MeterPart, SimulatedParts, W1Part
@@ -37,14 +39,23 @@ from edge.config_model import (
 )
 from edge.hardware import Buses, Hardware, assemble
 
-def open_simulated_hardware(config: BoxConfig, clock: SimClock | None = None) -> Hardware:
-    """Build simulated buses and parts for every configured sensor and relay, then the real drivers."""
+
+def open_simulated_hardware(
+    config: BoxConfig, clock: SimClock | None = None, *, modbus_line: str = "pty"
+) -> Hardware:
+    """Build simulated buses and parts for every configured sensor and relay, then the real drivers.
+
+    `modbus_line`: "pty" serves the simulated meters on a real pseudo-terminal (pyserial and its
+    timing, as on the box); "loopback" hands the same RTU frames over in-process, for long runs.
+    """
+    if modbus_line not in ("pty", "loopback"):
+        raise ValueError(f"modbus_line must be 'pty' or 'loopback', got {modbus_line!r}")
     stack = ExitStack()
     parts = SimulatedParts(clock or SimClock())
     try:
         trees: dict[str, SimW1Tree] = {}
         slaves: dict[str, SimModbusSlave] = {}
-        buses = _buses(config, trees, slaves, stack, parts.clock)
+        buses = _buses(config, trees, slaves, stack, parts.clock, modbus_line)
         _attach_parts(config, config.simulation, buses, trees, slaves, parts)
         return assemble(config, buses, parts.advance, parts.clock.monotonic, stack=stack, parts=parts)
     except BaseException:
@@ -58,6 +69,7 @@ def _buses(
     slaves: dict[str, SimModbusSlave],
     stack: ExitStack,
     clock: SimClock,
+    modbus_line: str,
 ) -> Buses:
     buses = Buses()
     for bus in config.buses:
@@ -73,11 +85,15 @@ def _buses(
         elif isinstance(bus, ModbusBusConfig):
             slave = SimModbusSlave()
             slaves[bus.id] = slave
-            port = slave.start()
-            stack.callback(slave.stop)
+            if modbus_line == "pty":
+                port, factory = slave.start(), {}
+                stack.callback(slave.stop)
+            else:
+                port = f"loopback:{bus.id}"
+                factory = {"client_factory": functools.partial(LoopbackModbusClient, slave=slave)}
             buses.modbus[bus.id] = ModbusRtuBus(
                 port, baudrate=bus.baudrate, parity=bus.parity, stopbits=bus.stopbits,
-                bytesize=bus.bytesize, timeout_s=bus.timeout_s, retries=bus.retries, name=bus.id,
+                bytesize=bus.bytesize, timeout_s=bus.timeout_s, retries=bus.retries, name=bus.id, **factory,
             )
             stack.callback(buses.modbus[bus.id].close)
     return buses

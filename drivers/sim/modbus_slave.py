@@ -347,15 +347,21 @@ class SimModbusSlave:
                 del buffer[:length]
 
     def _handle_frame(self, master_fd: int, frame: bytes) -> None:
+        answer = self.answer(frame)
+        if answer is not None:
+            os.write(master_fd, answer)
+
+    def answer(self, frame: bytes) -> bytes | None:
+        """The frame the line carries back for a request frame (None: silence, as on a real bus)."""
         if not crc_ok(frame):
-            return
+            return None
         with self._devices_lock:
             device = self._devices.get(frame[0])
         if device is None:
-            return
+            return None
         fault = device.take_fault()
         if fault == "silent":
-            return
+            return None
         if isinstance(fault, tuple):
             pdu = bytes([frame[1] | 0x80, fault[1]])
         else:
@@ -363,4 +369,4 @@ class SimModbusSlave:
         answer = with_crc(bytes([frame[0]]) + pdu)
         if fault == "bad_crc":
             answer = answer[:-2] + bytes(b ^ 0xFF for b in answer[-2:])
-        os.write(master_fd, answer)
+        return answer
