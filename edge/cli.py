@@ -8,6 +8,7 @@ import logging
 import sys
 from importlib.metadata import version
 
+from edge.cli_technician import add_technician_commands, run_technician
 from edge.config import ConfigError, load_config
 
 EXIT_OK = 0
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         "--pulse-window-s", type=float, default=5.0,
         help="seconds to count meter pulses before reading flow (default 5)",
     )
+    add_technician_commands(commands)
     return parser
 
 
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     if args.command == "check-config":
         return _check_config(args.file)
+    if args.command in {"status", "relay", "alarms"}:
+        return run_technician(args)
     return _probe(args.config, as_json=args.json, pulse_window_s=args.pulse_window_s)
 
 
