@@ -85,7 +85,9 @@ class Agent:
             if isinstance(sensor, PulseMeter) and saved is not None:
                 sensor.set_total_l(float(saved["total_l"]))
         self._overrides = self.store.overrides()
-        self._ack_cursor = self.store.acks_since(None)[1]
+        # The cursor stays None: the first decide gets every acknowledgement ever made, including
+        # those made while the agent was off; controllers ignore keys they do not hold.
+        self._ack_cursor = None
         unclean = bool(previous.get("running"))
         reason = "started after an unclean stop (power cut or crash)" if unclean else "started"
         self.store.save_state(AGENT_STATE_KEY, {"running": True, "started_at": now.isoformat()})
