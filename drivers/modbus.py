@@ -57,13 +57,24 @@ FUNCTION_CODES: dict[str, int] = {"holding": 3, "input": 4}
 PARITIES: tuple[str, ...] = ("N", "E", "O")
 
 
+def _crc16_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+CRC16_TABLE: tuple[int, ...] = _crc16_table()
+
+
 def crc16_modbus(data: bytes) -> int:
     """CRC-16/MODBUS of `data` (poly 0xA001 reflected, init 0xFFFF); sent low byte first."""
     crc = 0xFFFF
     for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        crc = (crc >> 8) ^ CRC16_TABLE[(crc ^ byte) & 0xFF]
     return crc
 
 

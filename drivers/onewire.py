@@ -17,16 +17,24 @@ CRC8_POLY_REFLECTED = 0x8C
 """Dallas/Maxim CRC-8 polynomial X^8 + X^5 + X^4 + 1, bit-reflected (LSB first)."""
 
 
+def _crc8_table() -> tuple[int, ...]:
+    table = []
+    for value in range(256):
+        crc = value
+        for _ in range(8):
+            crc = (crc >> 1) ^ CRC8_POLY_REFLECTED if crc & 0x01 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+CRC8_TABLE: tuple[int, ...] = _crc8_table()
+
+
 def crc8_maxim(data: bytes) -> int:
     """Dallas/Maxim 1-Wire CRC-8 (as in ROM codes and DS18B20 scratchpads); 0 over data+crc."""
     crc = 0
     for byte in data:
-        for _ in range(8):
-            mix = (crc ^ byte) & 0x01
-            crc >>= 1
-            if mix:
-                crc ^= CRC8_POLY_REFLECTED
-            byte >>= 1
+        crc = CRC8_TABLE[crc ^ byte]
     return crc
 
 

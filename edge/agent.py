@@ -62,8 +62,10 @@ class Agent:
         self._overrides: dict[str, Override] = {}
         self._ack_cursor: Any = None
         self._last_flush_s = float("-inf")
+        self._saved: dict[str, dict[str, Any]] = {}
         self._started_at: datetime | None = None
         self._tz = ZoneInfo(config.device.timezone)
+        self._version = version("hameau")
 
     def start(self) -> None:
         """Claim the relays, restore what survived the last run, and decide for now at once."""
@@ -101,9 +103,11 @@ class Agent:
         taken, events = self.sampler.sample_due(now, monotonic_s, force=starting)
         for sensor_id, readings in taken:
             self.store.add_readings(now, sensor_id, readings)
-        if self.store.changed_externally():
+        acks: frozenset[str] = frozenset()
+        if starting or self.store.changed_externally():
+            # Overrides and acknowledgements only come from a technician's command (another connection).
             self._overrides = self.store.overrides()
-        acks, self._ack_cursor = self.store.acks_since(self._ack_cursor)
+            acks, self._ack_cursor = self.store.acks_since(self._ack_cursor)
         inputs = self.sampler.inputs()
         for controller in self.controllers:
             mine = {r: o for r, o in self._overrides.items() if r in controller.relays}
@@ -158,13 +162,18 @@ class Agent:
     def flush(self, now: datetime, monotonic_s: float) -> None:
         """Save controller states, meter totals and the status snapshot, then commit."""
         for controller in self.controllers:
-            self.store.save_state(f"controller:{controller.id}", controller.state_to_dict(self.states[controller.id]))
+            self._save(f"controller:{controller.id}", controller.state_to_dict(self.states[controller.id]))
         for sensor_id, sensor in self.hardware.sensors.items():
             if isinstance(sensor, PulseMeter):
-                self.store.save_state(f"meter:{sensor_id}", {"total_l": sensor.total_l})
+                self._save(f"meter:{sensor_id}", {"total_l": sensor.total_l})
         self.store.save_status(self.status_snapshot(now))
         self.store.commit()
         self._last_flush_s = monotonic_s
+
+    def _save(self, key: str, value: dict[str, Any]) -> None:
+        if self._saved.get(key) != value:
+            self.store.save_state(key, value)
+            self._saved[key] = value
 
     def status_snapshot(self, now: datetime) -> dict[str, Any]:
         """What `hameau-edge status` shows, as the agent sees it now."""
@@ -185,7 +194,7 @@ class Agent:
             "agent": {
                 "pid": os.getpid(),
                 "started_at": self._started_at.isoformat() if self._started_at else None,
-                "version": version("hameau"),
+                "version": self._version,
             },
             "sensors": {h.config.id: h.snapshot() for h in self.sampler},
             "controllers": controllers,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 import zoneinfo
 from pathlib import Path
+from typing import Any
 
 from edge.config_model import (
     AgentConfig,
@@ -37,6 +38,12 @@ from edge.config_reader import (
     one_of,
 )
 from edge.config_sensors import BUS_TYPES, DRIVERS, parse_relay, parse_sensor
+from edge.controllers.base import ConfigContext
+from edge.controllers.heating_config import parse_heating
+from edge.controllers.leak_config import parse_leak
+from edge.controllers.lighting_config import parse_lighting
+
+CONTROLLER_SECTIONS = {"lighting": parse_lighting, "leak": parse_leak, "heating": parse_heating}
 
 __all__ = ["ConfigError", "load_config", "parse_config", "DRIVERS"]
 
@@ -72,8 +79,10 @@ def parse_config(text: str, path: Path) -> BoxConfig:
     agent = _agent(top.table("agent"), path)
     sensors = [(i, s) for i, t in top.tables("sensors") if (s := parse_sensor(t, buses)) is not None]
     actuators = [(i, a) for i, t in top.tables("actuators") if (a := parse_relay(t, buses)) is not None]
+    controllers = _controllers(top, device, sensors, actuators)
     top.done()
     _cross_checks(problems, sensors, actuators)
+    _relay_owners(problems, controllers)
     known = {s.id for _, s in sensors}
     for name in simulation.unplugged:
         if name not in known:
@@ -88,7 +97,42 @@ def parse_config(text: str, path: Path) -> BoxConfig:
         tuple(a for _, a in actuators),
         simulation,
         agent,
+        **{section: tuple(c for _, c in items) for section, items in controllers.items()},
     )
+
+
+def _controllers(
+    top: Table,
+    device: DeviceConfig | None,
+    sensors: list[tuple[int, SensorConfig]],
+    actuators: list[tuple[int, RelayConfig]],
+) -> dict[str, list[tuple[int, Any]]]:
+    result: dict[str, list[tuple[int, Any]]] = {section: [] for section in CONTROLLER_SECTIONS}
+    if device is None:
+        top.skip_rest()
+        return result
+    ctx = ConfigContext(device, {s.id: s for _, s in sensors}, {a.id: a for _, a in actuators})
+    for section, parse in CONTROLLER_SECTIONS.items():
+        for index, t in top.tables(section):
+            parsed = parse(t, ctx)
+            if parsed is not None:
+                result[section].append((index, parsed))
+    return result
+
+
+def _relay_owners(problems: Problems, controllers: dict[str, list[tuple[int, Any]]]) -> None:
+    owners: dict[str, str] = {}
+    for section, items in controllers.items():
+        for index, cfg in items:
+            for field_name in ("relay", "valve_relay"):
+                relay = getattr(cfg, field_name, None)
+                if relay is None:
+                    continue
+                key = f"{section}[{index}].{field_name}"
+                if relay in owners:
+                    problems.add(key, f"relay {relay!r} is already driven by {owners[relay]}")
+                else:
+                    owners[relay] = f"{section} {cfg.id!r} ({key})"
 
 
 def _check_timezone(value: str) -> None:

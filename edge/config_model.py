@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from drivers.registers import RegisterSpec
+
+if TYPE_CHECKING:
+    from edge.controllers.heating_config import HeatingConfig
+    from edge.controllers.leak_config import LeakConfig
+    from edge.controllers.lighting_config import LightingConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +224,9 @@ class BoxConfig:
     actuators: tuple[RelayConfig, ...]
     simulation: SimulationConfig
     agent: AgentConfig = AgentConfig()
+    lighting: tuple[LightingConfig, ...] = ()
+    leak: tuple[LeakConfig, ...] = ()
+    heating: tuple[HeatingConfig, ...] = ()
 
     def bus(self, bus_id: str) -> BusConfig:
         """The bus of a given id."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 from drivers.modbus import ModbusRtuBus
 from drivers.onewire import W1Bus
+from drivers.sim import ram_tempdir
 from drivers.sim.bh1750 import SimBH1750
 from drivers.sim.clock import SimClock
 from drivers.sim.gpio import SimPinFactory
@@ -76,7 +76,7 @@ def _buses(
         if isinstance(bus, I2CBusConfig):
             buses.i2c[bus.id] = SimI2CBus(bus.number)
         elif isinstance(bus, OneWireBusConfig):
-            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hameau-w1-")))
+            root = Path(stack.enter_context(ram_tempdir("hameau-w1-")))
             trees[bus.id] = SimW1Tree(root)
             buses.onewire[bus.id] = W1Bus(root, name=bus.id)
         elif isinstance(bus, GpioBusConfig):

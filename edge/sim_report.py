@@ -71,7 +71,7 @@ class Recorder:
             temperature_c = self.world.thermometer_truth_c(cfg.thermometer)
             zone.min_temperature_c = min(zone.min_temperature_c, temperature_c)
             zone.heater_on_s += dt_s if parts.relay_energised(cfg.relay) else 0.0
-            if cfg.schedule.is_comfort(local) and temperature_c < cfg.comfort_c - cfg.hysteresis_c:
+            if cfg.schedule.period_at(local) is not None and temperature_c < cfg.comfort_c - cfg.hysteresis_c:
                 zone.comfort_missed_s += dt_s
 
     def report(self, db_path: Path, start: datetime, end: datetime) -> dict[str, Any]:

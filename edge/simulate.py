@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from drivers.sim import ram_tempdir
 from drivers.sim.clock import SimClock
 from drivers.sim.world import World
 from drivers.sim.world_spec import WorldSpec
@@ -43,7 +43,9 @@ class Simulation:
 
     def start_agent(self) -> Agent:
         """Boot the box: a fresh agent on the same database, as after a power-up."""
-        store = Store(self.db_path, commit_interval_s=self.config.agent.commit_interval_s, monotonic=self.clock.monotonic)
+        store = Store(
+            self.db_path, commit_interval_s=self.config.agent.commit_interval_s, monotonic=self.clock.monotonic
+        )
         self.agent = Agent(self.config, self.hardware, store, self.clock, SimCalendar())
         self.agent.start()
         return self.agent
@@ -103,7 +105,7 @@ def open_simulation(config: BoxConfig, spec: WorldSpec, *, db_path: Path, record
 def simulate(config: BoxConfig, spec: WorldSpec, days: float, db_path: Path | None = None) -> dict[str, Any]:
     """Run the agent through `days` of the world and return the report."""
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="hameau-sim-") as tmp:
+    with ram_tempdir("hameau-sim-") as tmp:
         path = db_path or Path(tmp) / "simulation.db"
         sim = open_simulation(config, spec, db_path=path)
         end = spec.site.start + timedelta(days=days)

@@ -29,7 +29,8 @@ FROST = "frost protection: hall at 4.5 °C, heating must stay on"
 def config_path(tmp_path: Path) -> Path:
     """The example box with its database in the test's directory."""
     path = tmp_path / "box.toml"
-    path.write_text(EXAMPLE.read_text(encoding="utf-8") + '\n[agent]\ndb_path = "data/hameau.db"\n', encoding="utf-8")
+    text = EXAMPLE.read_text(encoding="utf-8")
+    path.write_text(text.replace('db_path = "/var/lib/hameau/hameau.db"', 'db_path = "data/hameau.db"'), encoding="utf-8")
     return path
 
 

@@ -33,7 +33,9 @@ NOW = datetime(2026, 1, 10, 21, 0, tzinfo=UTC)  # 22:00 in Paris
 
 @pytest.fixture
 def config(tmp_path: Path) -> BoxConfig:
-    text = EXAMPLE.read_text(encoding="utf-8") + f'\n[agent]\ndb_path = "{tmp_path / "hameau.db"}"\n'
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'db_path = "/var/lib/hameau/hameau.db"', f'db_path = "{tmp_path / "hameau.db"}"'
+    )
     return parse_config(text, tmp_path / "box.toml")
 
 

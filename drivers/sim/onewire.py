@@ -28,6 +28,7 @@ class _SimDS18B20:
     resolution_bits: int
     fault: str | None = None
     plugged: bool = True
+    written: tuple[bytes, bytes] | None = None
 
 
 def scratchpad_for(temperature_c: float, resolution_bits: int = 12) -> bytes:
@@ -85,7 +86,10 @@ class SimW1Tree:
     def set_temperature(self, rom_id: str, temperature_c: float) -> None:
         """Change the temperature the sensor measures (any value its register can hold)."""
         temperature_c_to_raw(temperature_c)
-        self._device(rom_id).temperature_c = temperature_c
+        device = self._device(rom_id)
+        device.temperature_c = temperature_c
+        if device.plugged and device.written is not None and device.written[0] == self._received(rom_id):
+            return  # the register holds the same bytes: the kernel would show the same files
         self._write_device(rom_id)
 
     def set_fault(self, rom_id: str, kind: str | None) -> None:
@@ -129,21 +133,25 @@ class SimW1Tree:
         directory = self.master / rom_id
         link = self.root / rom_id
         if not device.plugged:
+            device.written = None
             if link.is_symlink():
                 link.unlink()
             shutil.rmtree(directory, ignore_errors=True)
             return
-        directory.mkdir(exist_ok=True)
-        if not link.is_symlink():
-            link.symlink_to(Path(MASTER) / rom_id, target_is_directory=True)
+        fresh = device.written is None
+        if fresh:
+            directory.mkdir(exist_ok=True)
+            if not link.is_symlink():
+                link.symlink_to(Path(MASTER) / rom_id, target_is_directory=True)
+            (directory / "name").write_text(rom_id + "\n")
+            (directory / "resolution").write_text(f"{device.resolution_bits}\n")
         received = self._received(rom_id)
         if crc8_maxim(received[:8]) == received[8]:
             self._last_good[rom_id] = received
         raw = received[0] | received[1] << 8
-        (directory / "name").write_text(rom_id + "\n")
         (directory / "w1_slave").write_text(w1_slave_text(received, self._last_good[rom_id]))
         (directory / "temperature").write_text(f"{kernel_t_milli_c(raw)}\n")
-        (directory / "resolution").write_text(f"{device.resolution_bits}\n")
+        device.written = (received, self._last_good[rom_id])
 
     def _write_master(self) -> None:
         plugged = [rom for rom, device in self._devices.items() if device.plugged]

@@ -122,6 +122,10 @@ class SimulatedParts:
         if not flowing:
             self.clock.advance(duration_s)
             return
+        if len(flowing) == 1:
+            meter = flowing[0]
+            meter.source.run_flow(meter.flow_lph, duration_s, meter.litres_per_pulse)
+            return
         share = len(flowing)
         remaining_s = duration_s
         while remaining_s > 1e-12:
