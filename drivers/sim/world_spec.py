@@ -1,0 +1,176 @@
+"""What a simulated world is made of, as declared in a world file: frozen, all times UTC-aware."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+#: Fault kinds a world can inflict on a sensor.
+FAULT_KINDS = ("unplugged", "stuck", "noisy")
+#: What a sensor measures, as far as the world is concerned (decides how a fault is applied).
+SENSOR_ROLES = ("illuminance", "temperature", "water", "energy")
+#: Daily water-use shapes.
+DEMAND_PROFILES = ("village", "building")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSpec:
+    """Where and when: the box's location and the simulated span."""
+
+    latitude: float
+    longitude: float
+    timezone: str
+    start: datetime
+    end: datetime
+    seed: int = 0
+
+    @property
+    def duration(self) -> timedelta:
+        """The simulated span."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class StormSpec:
+    """A storm: daylight falls to `light_pct` % of clear sky between start and end."""
+
+    start: datetime
+    end: datetime
+    light_pct: float = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class LightSpec:
+    """Daylight on the box's lux sensors: cloud cover and storms."""
+
+    sensors: tuple[str, ...]
+    cloud_cover: float = 0.5
+    storms: tuple[StormSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ColdSnapSpec:
+    """A cold spell: the daily mean outdoor temperature is held at `temperature_c`."""
+
+    start: datetime
+    end: datetime
+    temperature_c: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutdoorSpec:
+    """Outdoor temperature: a yearly cycle, a daily cycle, day-to-day weather and cold snaps."""
+
+    annual_mean_c: float = 11.0
+    annual_swing_c: float = 9.0
+    daily_swing_c: float = 4.0
+    day_to_day_c: float = 2.0
+    cold_snaps: tuple[ColdSnapSpec, ...] = ()
+    thermometers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSpec:
+    """One heated zone of a building: a single thermal mass losing heat to the outdoors."""
+
+    id: str
+    thermometers: tuple[str, ...]
+    heater: str | None
+    heater_w: float
+    loss_w_per_k: float
+    capacity_kj_per_k: float
+    initial_c: float = 15.0
+    internal_gain_w: float = 0.0
+    relative_humidity_pct: float = 50.0
+
+    @property
+    def time_constant_s(self) -> float:
+        """How fast the zone follows the outdoors: capacity / loss."""
+        return self.capacity_kj_per_k * 1000.0 / self.loss_w_per_k
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSpec:
+    """Water use measured by one meter: night minimum, day use, noise."""
+
+    sensor: str
+    profile: str = "village"
+    night_lph: float = 0.0
+    night_variation_pct: float = 0.0
+    day_lph: float = 100.0
+    noise_pct: float = 10.0
+    behind_valve: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LeakSpec:
+    """A leak that starts (and may be repaired) on a meter's side of the pipe."""
+
+    meter: str
+    start: datetime
+    rate_lph: float
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BurstSpec:
+    """A burst main: a large flow for a while, stopped while the valve is closed."""
+
+    meter: str
+    start: datetime
+    end: datetime
+    rate_lph: float
+
+
+@dataclass(frozen=True, slots=True)
+class WaterSpec:
+    """Water: meters, leaks, bursts, and the valve relay that shuts the supply."""
+
+    meters: tuple[MeterSpec, ...] = ()
+    leaks: tuple[LeakSpec, ...] = ()
+    bursts: tuple[BurstSpec, ...] = ()
+    valve: str | None = None
+    valve_closed_when_energised: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSpec:
+    """A sensor fault between start and end; `role` says what the sensor measures."""
+
+    sensor: str
+    start: datetime
+    end: datetime
+    kind: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class PowerCutSpec:
+    """The box and its loads lose mains power between start and end."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyMeterSpec:
+    """An energy meter measuring the loads behind some relays, plus a constant base load."""
+
+    sensor: str
+    relays: tuple[str, ...]
+    base_w: float = 0.0
+    voltage_v: float = 230.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorldSpec:
+    """A whole simulated world for one box."""
+
+    site: SiteSpec
+    light: LightSpec
+    outdoor: OutdoorSpec
+    zones: tuple[ZoneSpec, ...] = ()
+    water: WaterSpec = WaterSpec()
+    faults: tuple[FaultSpec, ...] = ()
+    power_cuts: tuple[PowerCutSpec, ...] = ()
+    energy_meters: tuple[EnergyMeterSpec, ...] = ()
