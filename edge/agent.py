@@ -63,6 +63,7 @@ class Agent:
         self._ack_cursor: Any = None
         self._last_flush_s = float("-inf")
         self._saved: dict[str, dict[str, Any]] = {}
+        self._wanted_inputs = frozenset(name for c in self.controllers for name in c.inputs)
         self._started_at: datetime | None = None
         self._tz = ZoneInfo(config.device.timezone)
         self._version = version("hameau")
@@ -108,7 +109,7 @@ class Agent:
             # Overrides and acknowledgements only come from a technician's command (another connection).
             self._overrides = self.store.overrides()
             acks, self._ack_cursor = self.store.acks_since(self._ack_cursor)
-        inputs = self.sampler.inputs()
+        inputs = self.sampler.inputs(self._wanted_inputs)
         for controller in self.controllers:
             mine = {r: o for r, o in self._overrides.items() if r in controller.relays}
             decision = controller.decide(

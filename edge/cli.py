@@ -1,4 +1,4 @@
-"""`hameau-edge`: the box's command line (config check, wiring probe)."""
+"""`hameau-edge`: the box's command line (agent, simulation, config check, wiring probe, technician)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from importlib.metadata import version
 
 from edge.cli_technician import add_technician_commands, run_technician
 from edge.config import ConfigError, load_config
+from edge.config_model import BoxConfig
 
 EXIT_OK = 0
 EXIT_FAULTS = 1
@@ -31,6 +32,15 @@ def _parser() -> argparse.ArgumentParser:
         "--pulse-window-s", type=float, default=5.0,
         help="seconds to count meter pulses before reading flow (default 5)",
     )
+    run = commands.add_parser("run", help="run the agent (until SIGTERM)")
+    run.add_argument("--config", required=True, help="the box's TOML config")
+
+    sim = commands.add_parser("simulate", help="run the agent against a simulated world in simulated time")
+    sim.add_argument("--config", required=True, help="the box's TOML config")
+    sim.add_argument("--world", required=True, help="the world's TOML file")
+    sim.add_argument("--days", type=float, required=True, help="simulated days to run")
+    sim.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    sim.add_argument("--db", help="keep the agent's database at this path (default: a temporary one)")
     add_technician_commands(commands)
     return parser
 
@@ -45,7 +55,54 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.file)
     if args.command in {"status", "relay", "alarms"}:
         return run_technician(args)
+    if args.command == "run":
+        return _run(args.config)
+    if args.command == "simulate":
+        return _simulate(args)
     return _probe(args.config, as_json=args.json, pulse_window_s=args.pulse_window_s)
+
+
+def _load(path: str) -> BoxConfig | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def _run(path: str) -> int:
+    from edge.run import run_agent
+
+    config = _load(path)
+    if config is None:
+        return EXIT_CONFIG
+    logging.getLogger("hameau").setLevel(logging.INFO)
+    return run_agent(config)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from edge.sim_report import format_report
+    from edge.simulate import simulate
+    from edge.world_config import load_world
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    try:
+        spec = load_world(Path(args.world), config.device, config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    if args.days <= 0:
+        print("--days must be positive", file=sys.stderr)
+        return EXIT_CONFIG
+    report = simulate(config, spec, args.days, Path(args.db) if args.db else None)
+    print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
+    return EXIT_OK
 
 
 def _check_config(path: str) -> int:
@@ -68,11 +125,8 @@ def _probe(path: str, *, as_json: bool, pulse_window_s: float) -> int:
     from edge.hardware import open_hardware
     from edge.probe import format_probe, run_probe
 
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = _load(path)
+    if config is None:
         return EXIT_CONFIG
     with open_hardware(config) as hardware:
         report = run_probe(hardware, pulse_window_s=pulse_window_s)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -91,14 +91,16 @@ class Sampler:
         events += self._check_stale(now)
         return taken, events
 
-    def inputs(self) -> dict[str, SensorInput]:
-        """Every reading as a controller input, keyed 'sensor-id.reading_name'."""
+    def inputs(self, wanted: Collection[str]) -> dict[str, SensorInput]:
+        """The wanted readings as controller inputs, keyed 'sensor-id.reading_name'."""
         result: dict[str, SensorInput] = {}
-        for sensor_id, state in self.health.items():
-            for name, r in state.readings.items():
-                result[f"{sensor_id}.{name}"] = SensorInput(
-                    r.value if state.healthy else None, state.at, state.healthy
-                )
+        for key in wanted:
+            sensor_id, _, name = key.partition(".")
+            state = self.health.get(sensor_id)
+            if state is None or name not in state.readings:
+                result[key] = SensorInput(None, None, False)
+                continue
+            result[key] = SensorInput(state.readings[name].value if state.healthy else None, state.at, state.healthy)
         return result
 
     def _accept(self, state: SensorHealth, readings: tuple[Reading, ...], now: datetime) -> list[Event]:

@@ -50,6 +50,11 @@ class Recorder:
         self._tz = ZoneInfo(self.config.device.timezone)
         self.circuits = {c.id: _Circuit() for c in self.config.lighting}
         self.zones = {h.id: _Zone() for h in self.config.heating}
+        self._zone_of = {
+            h.id: next(z.id for z in self.world.spec.zones if h.thermometer in z.thermometers)
+            for h in self.config.heating
+            if any(h.thermometer in z.thermometers for z in self.world.spec.zones)
+        }
 
     def observe(self, now: datetime, dt_s: float) -> None:
         """Account one step that started at `now` and lasted `dt_s`."""
@@ -67,8 +72,10 @@ class Recorder:
             if elevation < CIVIL_NIGHT_ELEVATION_DEG and not on and cfg.cutoff.active_at(local) is None:
                 circuit.dark_unlit_s += dt_s
         for cfg in self.config.heating:
+            if cfg.id not in self._zone_of:
+                continue
             zone = self.zones[cfg.id]
-            temperature_c = self.world.thermometer_truth_c(cfg.thermometer)
+            temperature_c = self.world.zone_temperature_c(self._zone_of[cfg.id])
             zone.min_temperature_c = min(zone.min_temperature_c, temperature_c)
             zone.heater_on_s += dt_s if parts.relay_energised(cfg.relay) else 0.0
             if cfg.schedule.period_at(local) is not None and temperature_c < cfg.comfort_c - cfg.hysteresis_c:
@@ -98,7 +105,7 @@ class Recorder:
                 for ts, kind, source, reason, data in events
                 if kind == "alarm" and source == cfg.id
             ]
-            incidents = self.world.water_incidents(cfg.meter)
+            incidents = [i for i in self.world.water_events(cfg.meter) if i.start < end]
             detections = []
             for incident in incidents:
                 stop = (incident.end or end) + LEAK_GRACE
@@ -167,3 +174,31 @@ def _faults(events: list[tuple]) -> list[dict[str, Any]]:
         elif kind == "fault_cleared" and source in open_faults:
             open_faults.pop(source)["end"] = _iso(ts)
     return result
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The simulation report as text."""
+    lines = [f"simulated {report['days']:g} days from {report['start'][:16]} in {report['run_s']:g} s", ""]
+    for cid, c in report["lighting"].items():
+        saved = 100 * (1 - c["on_hours"] / c["baseline_on_hours"]) if c["baseline_on_hours"] else 0.0
+        lines.append(
+            f"lighting {cid}: lit {c['on_hours']:g} h against {c['baseline_on_hours']:g} h for a dusk-to-dawn "
+            f"clock ({saved:.0f} % saved), dark and unlit outside the cut-off {c['dark_unlit_minutes']:g} min, "
+            f"{c['switches']} switchings"
+        )
+    for lid, leak in report["leak"].items():
+        lines.append(f"leak {lid} on {leak['meter']}: {len(leak['alarms'])} alarm(s), {leak['false_alarms']} false")
+        for incident in leak["incidents"]:
+            found = incident["detected_after_h"]
+            when = "never detected" if found is None else f"detected after {found:g} h"
+            lines.append(f"  {incident['kind']} of {incident['rate_lph']:g} L/h from {incident['start'][:16]}: {when}")
+    for zid, z in report["heating"].items():
+        lines.append(
+            f"heating {zid}: coldest {z['min_temperature_c']:g} °C, "
+            f"comfort missed {z['comfort_minutes_missed']:g} min, heater on {z['heater_on_hours']:g} h"
+        )
+    lines.append(f"faults: {len(report['faults'])}")
+    for fault in report["faults"]:
+        end = (fault["end"] or "the end")[:16]
+        lines.append(f"  {fault['source']} {fault['code']} from {fault['start'][:16]} to {end}")
+    return "\n".join(lines)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from drivers.sim.thermal import ZoneModel, steady_temperature_c, zone_temperature_after_c
+from drivers.sim.thermal import ZoneModel, relative_humidity_pct, steady_temperature_c, zone_temperature_after_c
 from drivers.sim.world_spec import ZoneSpec
 
 HALL = ZoneSpec("hall", ("hall-temp",), "hall-heating", heater_w=3000.0, loss_w_per_k=90.0,
@@ -82,3 +82,11 @@ def test_zone_refuses_impossible_numbers() -> None:
         ZoneModel(ZoneSpec("x", (), None, 0.0, 0.0, 100.0))
     with pytest.raises(ValueError, match="heater_w"):
         ZoneModel(ZoneSpec("x", (), None, -1.0, 10.0, 100.0))
+
+
+def test_relative_humidity_falls_as_the_same_air_warms() -> None:
+    assert relative_humidity_pct(20.0, 50.0) == pytest.approx(50.0)
+    # Air at 50 % and 20 °C holds 11.7 hPa of vapour: 83 % at 12 °C and 31 % at 28 °C (Magnus formula).
+    assert relative_humidity_pct(12.0, 50.0) == pytest.approx(83.6, abs=0.5)
+    assert relative_humidity_pct(28.0, 50.0) == pytest.approx(31.0, abs=0.5)
+    assert relative_humidity_pct(-5.0, 50.0) == 100.0

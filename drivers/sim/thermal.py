@@ -52,3 +52,14 @@ class ZoneModel:
         if heater_on:
             self.heat_kwh += spec.heater_w * dt_s / 3.6e6
         return self.temperature_c
+
+
+def saturation_vapour_pressure_hpa(temperature_c: float) -> float:
+    """Magnus formula over water (WMO coefficients), in hPa."""
+    return 6.112 * math.exp(17.62 * temperature_c / (243.12 + temperature_c))
+
+
+def relative_humidity_pct(temperature_c: float, reference_rh_pct: float, reference_c: float = 20.0) -> float:
+    """Relative humidity of air holding the moisture it has at `reference_rh_pct` and `reference_c`."""
+    vapour_hpa = reference_rh_pct / 100.0 * saturation_vapour_pressure_hpa(reference_c)
+    return min(100.0, 100.0 * vapour_hpa / saturation_vapour_pressure_hpa(temperature_c))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from drivers.sim.parts import SimulatedParts
 from drivers.sim.solar import CIVIL_DUSK_DEG, SunTracker
-from drivers.sim.thermal import ZoneModel
+from drivers.sim.thermal import ZoneModel, relative_humidity_pct
 from drivers.sim.water import MeterModel, WaterEvent
 from drivers.sim.weather import HOUR_S, LightModel, OutdoorModel, gauss
 from drivers.sim.world_spec import FaultSpec, PowerCutSpec, WorldSpec
@@ -101,7 +101,8 @@ class World:
         for sensor in spec.thermometers:
             self.parts.set_temperature(sensor, self._faulted(sensor, zone.temperature_c, ts, NOISY_TEMPERATURE_C))
             if sensor in self.parts.i2c:
-                humidity = self._faulted(sensor + "#rh", spec.relative_humidity_pct, ts, NOISY_HUMIDITY_PCT)
+                rh_pct = relative_humidity_pct(zone.temperature_c, spec.relative_humidity_pct)
+                humidity = self._faulted(sensor + "#rh", rh_pct, ts, NOISY_HUMIDITY_PCT)
                 self.parts.set_humidity(sensor, min(100.0, max(0.0, humidity)))
         heater_on = powered and spec.heater is not None and self.parts.relay_energised(spec.heater)
         zone.step(self.outdoor_c, heater_on, dt_s)

@@ -1,0 +1,127 @@
+"""Test harness: the real agent on a simulated box in a world written for one test, minute by minute."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from edge.config import load_config
+from edge.config_model import BoxConfig
+from edge.simulate import Simulation, open_simulation
+from edge.store import Store
+from edge.world_config import load_world
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+HALL = EXAMPLES / "village-hall.toml"
+INLET = EXAMPLES / "village-inlet.toml"
+PARIS = ZoneInfo("Europe/Paris")
+
+#: The town hall of the example box, as the worlds of the lighting and heating tests describe it.
+HALL_ZONE = """
+[[zones]]
+id = "hall"
+thermometers = ["hall-temp", "hall-climate"]
+heater = "hall-heating"
+loss_w_per_k = 90.0
+capacity_kj_per_k = 12600.0
+initial_c = 17.0
+relative_humidity_pct = 52.0
+
+[[water.meters]]
+sensor = "water-main"
+profile = "building"
+night_lph = 0.0
+day_lph = 40.0
+noise_pct = 30.0
+"""
+
+
+def local(text: str) -> datetime:
+    """A wall time at the example boxes ("2026-01-15T22:00"), as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=PARIS)
+
+
+@dataclass
+class Trace:
+    """What a relay did, minute by minute: (time, energised) at the start of each step."""
+
+    points: list[tuple[datetime, bool]] = field(default_factory=list)
+
+    def at(self, when: datetime) -> bool:
+        """The state during the step that contains `when`."""
+        state = False
+        for t, on in self.points:
+            if t > when:
+                break
+            state = on
+        return state
+
+    def switches(self, since: datetime | None = None, until: datetime | None = None) -> list[tuple[datetime, bool]]:
+        """The times the relay changed state (and to what) within [since, until)."""
+        result = []
+        for (_, before), (t, on) in zip(self.points, self.points[1:], strict=False):
+            if on != before and (since is None or t >= since) and (until is None or t < until):
+                result.append((t, on))
+        return result
+
+
+@dataclass
+class BoxRun:
+    """A simulation with relay traces, advanced by the test."""
+
+    sim: Simulation
+    config: BoxConfig
+    traces: dict[str, Trace]
+
+    def run_until(self, when: datetime) -> None:
+        """Advance (with the world's power cuts) to `when`, tracing every relay each step."""
+        while self.sim.now < when:
+            step_end = min(self.sim.now + timedelta(minutes=1), when)
+            self.sim.run_until(step_end)
+            for relay_id, trace in self.traces.items():
+                trace.points.append((self.sim.now, self.sim.hardware.parts.relay_energised(relay_id)))
+
+    def technician_store(self) -> Store:
+        """A second connection to the agent's database, as the technician's commands open it."""
+        return Store(self.config.agent.db_path, monotonic=self.sim.clock.monotonic)
+
+    def events(self, kind: str | None = None, source: str | None = None) -> list:
+        """Events the agent recorded (committed or pending)."""
+        assert self.sim.agent is not None
+        return self.sim.agent.store.events(kind=kind, source=source)
+
+
+@contextmanager
+def box_run(
+    tmp_path: Path,
+    world: str,
+    *,
+    box: Path = HALL,
+    edit: Callable[[str], str] = lambda text: text,
+) -> Iterator[BoxRun]:
+    """The example box (edited), its world, and a started agent; closed at the end."""
+    config_path = tmp_path / "box.toml"
+    text = edit(box.read_text(encoding="utf-8"))
+    config_path.write_text(
+        text.replace('db_path = "/var/lib/hameau/hameau.db"', f'db_path = "{tmp_path / "hameau.db"}"'),
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
+    world_path = tmp_path / "world.toml"
+    world_path.write_text(world, encoding="utf-8")
+    spec = load_world(world_path, config.device, config)
+    sim = open_simulation(config, spec, db_path=config.agent.db_path, record=False)
+    run = BoxRun(sim, config, {relay.id: Trace() for relay in config.actuators})
+    try:
+        sim.world.update(sim.now, 0.0)
+        if not any(c.start <= sim.now < c.end for c in spec.power_cuts):
+            sim.start_agent()
+        for relay_id, trace in run.traces.items():
+            trace.points.append((sim.now, sim.hardware.parts.relay_energised(relay_id)))
+        yield run
+    finally:
+        sim.close()
