@@ -56,7 +56,7 @@ def test_leak_config_defaults() -> None:
     config, problems = _parse({"id": "leak-main", "meter": "water-main"})
     assert problems == {} and config is not None
     assert (config.night_start, config.night_end, config.bucket_min) == (time(1, 0), time(5, 0), 60)
-    assert (config.warmup_nights, config.baseline_nights, config.cusum_k, config.cusum_h) == (7, 42, 1.0, 4.0)
+    assert (config.warmup_nights, config.baseline_nights, config.cusum_k, config.cusum_h) == (14, 42, 1.0, 4.0)
     assert config.continuous_flow and config.zero_flow_min == 60 and config.burst_lph is None
     assert config.valve_relay is None and config.valve_closed_when == "on"
 

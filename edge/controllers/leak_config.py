@@ -24,7 +24,7 @@ class LeakConfig:
     night_start: time = time(1, 0)
     night_end: time = time(5, 0)
     bucket_min: int = 60
-    warmup_nights: int = 7
+    warmup_nights: int = 14
     baseline_nights: int = 42
     min_detectable_lph: float = 1.0
     cusum_k: float = 1.0
@@ -98,7 +98,7 @@ def parse_leak(t: Table, ctx: ConfigContext) -> LeakConfig | None:
     night_start = _hhmm(t.get("night_start", str, "01:00", _check_hhmm), time(1, 0))
     night_end = _hhmm(t.get("night_end", str, "05:00", _check_hhmm), time(5, 0))
     bucket_min = t.get("bucket_min", int, 60, in_range(5, 240, " min"))
-    warmup = t.get("warmup_nights", int, 7, in_range(3, 60))
+    warmup = t.get("warmup_nights", int, 14, in_range(3, 60))
     baseline = t.get("baseline_nights", int, 42, in_range(3, 120))
     burst_lph = t.optional("burst_lph", float, positive)
     night_burst_lph = t.optional("night_burst_lph", float, positive)
