@@ -100,12 +100,12 @@ def box_run(
     tmp_path: Path,
     world: str,
     *,
-    box: Path = HALL,
+    box: Path | str = HALL,
     edit: Callable[[str], str] = lambda text: text,
 ) -> Iterator[BoxRun]:
-    """The example box (edited), its world, and a started agent; closed at the end."""
+    """A box (an example file, edited, or config text), its world, and a started agent; closed at the end."""
     config_path = tmp_path / "box.toml"
-    text = edit(box.read_text(encoding="utf-8"))
+    text = edit(box.read_text(encoding="utf-8") if isinstance(box, Path) else box)
     config_path.write_text(
         text.replace('db_path = "/var/lib/hameau/hameau.db"', f'db_path = "{tmp_path / "hameau.db"}"'),
         encoding="utf-8",
