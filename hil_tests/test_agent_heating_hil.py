@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from edge.technician import set_relay
 from simbox import HALL_ZONE, box_run, local
+
+from edge.technician import set_relay
 
 COLD_SNAP = """
 [site]

@@ -6,9 +6,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from simbox import INLET, box_run, local
 
 from edge.technician import ack_alarm, set_relay
-from simbox import INLET, box_run, local
 
 #: A public building's box reduced to its 1 L/pulse water meter and leak watch.
 BUILDING_BOX = """
