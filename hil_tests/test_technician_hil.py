@@ -30,7 +30,8 @@ def config_path(tmp_path: Path) -> Path:
     """The example box with its database in the test's directory."""
     path = tmp_path / "box.toml"
     text = EXAMPLE.read_text(encoding="utf-8")
-    path.write_text(text.replace('db_path = "/var/lib/hameau/hameau.db"', 'db_path = "data/hameau.db"'), encoding="utf-8")
+    text = text.replace('db_path = "/var/lib/hameau/hameau.db"', 'db_path = "data/hameau.db"')
+    path.write_text(text, encoding="utf-8")
     return path
 
 
