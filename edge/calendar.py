@@ -44,6 +44,14 @@ class ScheduleCalendar:
 
         self._scheduler.every().day.at(at_local, tz.key).do(run).tag(name)
 
+    def next_runs(self) -> dict[str, datetime]:
+        """When each job runs next (schedule keeps naive system-local times; these are aware)."""
+        return {
+            next(iter(job.tags)): job.next_run.astimezone(UTC)
+            for job in self._scheduler.jobs
+            if job.next_run is not None
+        }
+
     def run_pending(self, now: datetime) -> list[str]:
         """Let `schedule` run what is due by the system clock."""
         self._ran = []
