@@ -75,7 +75,10 @@ class Sampler:
         for sensor_id, state in self.health.items():
             if not force and monotonic_s < state.next_due_s:
                 continue
-            state.next_due_s = monotonic_s + state.config.interval_s
+            interval_s = state.config.interval_s
+            # A steady cadence (due + interval), restarted from now only after falling a whole interval behind.
+            behind = force or state.next_due_s == 0.0 or monotonic_s - state.next_due_s >= interval_s
+            state.next_due_s = (monotonic_s if behind else state.next_due_s) + interval_s
             error = self._build_faults.get(sensor_id)
             readings: tuple[Reading, ...] = ()
             if error is None:
