@@ -9,7 +9,8 @@ from simbox import HALL_ZONE, box_run, local
 
 
 def _world(start: str, duration: str, extra: str = "") -> str:
-    return f'[site]\nstart = "{start}"\nduration = "{duration}"\nseed = 3\n\n[light]\ncloud_cover = 0.3\n{extra}{HALL_ZONE}'
+    site = f'[site]\nstart = "{start}"\nduration = "{duration}"\nseed = 3\n'
+    return f"{site}\n[light]\ncloud_cover = 0.3\n{extra}{HALL_ZONE}"
 
 
 def test_agent_stuck_lux_sensor_is_a_fault_and_lighting_falls_back_then_recovers(tmp_path: Path) -> None:
