@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,8 @@ from edge.config_reader import (
     check_id,
     in_range,
     one_of,
+    parse_toml,
+    read_toml_file,
 )
 from edge.config_sensors import BUS_TYPES, DRIVERS, parse_relay, parse_sensor
 from edge.controllers.base import ConfigContext
@@ -51,27 +52,17 @@ __all__ = ["ConfigError", "load_config", "parse_config", "DRIVERS"]
 def load_config(path: str | Path) -> BoxConfig:
     """Read a TOML config file; raise ConfigError naming the file, key and reason."""
     path = Path(path)
-    problems = Problems(str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problems.add("(file)", "no such file")
-    except IsADirectoryError:
-        problems.add("(file)", "is a directory, not a config file")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.add("(file)", f"cannot be read: {exc}")
-    problems.raise_if_any()
-    return parse_config(text, path)
+    raw, problems = read_toml_file(path, "config file")
+    return _build(raw, path, problems)
 
 
 def parse_config(text: str, path: Path) -> BoxConfig:
     """Validate TOML text that came from `path`."""
     problems = Problems(str(path))
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problems.add("(syntax)", f"not valid TOML: {exc}")
-        problems.raise_if_any()
+    return _build(parse_toml(text, problems), path, problems)
+
+
+def _build(raw: dict[str, Any], path: Path, problems: Problems) -> BoxConfig:
     top = Table(raw, "", problems)
     device = _device(top.table("device", required=True))
     buses = _buses(top.table("buses", required=True))

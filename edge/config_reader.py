@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from drivers.errors import HameauError
 
 T = TypeVar("T")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+DURATION_PATTERN = re.compile(r"(?:\d+(?:\.\d+)?[dhms])+")
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
+DURATION_UNIT_S: dict[str, float] = {"d": 86_400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 REQUIRED: Any = object()
 
 _TYPE_NAMES: dict[type, str] = {
@@ -221,3 +227,43 @@ def check_id(value: str) -> None:
     """A check that an id is safe in MQTT topics and file names."""
     if not ID_PATTERN.match(value):
         raise Invalid(f"{value!r} must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit")
+
+
+def read_toml_file(path: Path, what: str) -> tuple[dict[str, Any], Problems]:
+    """Read and parse a TOML file; a missing, unreadable or malformed file raises ConfigError."""
+    problems = Problems(str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.add("(file)", "no such file")
+    except IsADirectoryError:
+        problems.add("(file)", f"is a directory, not a {what}")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.add("(file)", f"cannot be read: {exc}")
+    problems.raise_if_any()
+    return parse_toml(text, problems), problems
+
+
+def parse_toml(text: str, problems: Problems) -> dict[str, Any]:
+    """Parse TOML text; a syntax error raises ConfigError with its line and column."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.add("(syntax)", f"not valid TOML: {exc}")
+        problems.raise_if_any()
+        raise AssertionError("unreachable") from exc
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration such as "90m", "3h", "5d", "1h30m" or "1.5h"; raises Invalid when malformed."""
+    compact = text.replace(" ", "").lower()
+    if not DURATION_PATTERN.fullmatch(compact):
+        raise Invalid(f"{text!r} is not a duration like '90m', '3h', '5d' or '1h30m'")
+    parts = DURATION_PART.findall(compact)
+    units = [unit for _, unit in parts]
+    if len(set(units)) != len(units):
+        raise Invalid(f"{text!r} gives a unit twice: write e.g. 1h30m")
+    seconds = sum(float(n) * DURATION_UNIT_S[unit] for n, unit in parts)
+    if seconds <= 0:
+        raise Invalid(f"{text!r} must be longer than zero")
+    return timedelta(seconds=seconds)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from edge import config_reader
 from edge.config_model import BoxConfig
 from edge.controllers.base import Event, Override
 from edge.store import Alarm, Store
 
 DEFAULT_OVERRIDE = timedelta(hours=1)
 MAX_OVERRIDE = timedelta(days=7)
-_DURATION = re.compile(r"(\d+)\s*(d|h|m|s)")
-_UNIT_S = {"d": 86_400, "h": 3600, "m": 60, "s": 1}
 _EVIDENCE_WIDTH = 100
 
 
@@ -25,16 +23,10 @@ class UnknownRelayError(ValueError):
 
 def parse_duration(text: str) -> timedelta:
     """'90m', '2h', '1h30m', '3d' (also '45s') as a timedelta, positive and at most 7 days."""
-    compact = text.strip().lower()
-    parts = _DURATION.findall(compact)
-    if not compact or _DURATION.sub("", compact).strip():
-        raise ValueError(f"{text!r} is not a duration: write e.g. 90m, 2h, 1h30m or 3d")
-    units = [unit for _, unit in parts]
-    if len(set(units)) != len(units):
-        raise ValueError(f"{text!r} gives a unit twice: write e.g. 1h30m")
-    duration = timedelta(seconds=sum(int(n) * _UNIT_S[unit] for n, unit in parts))
-    if duration <= timedelta(0):
-        raise ValueError(f"{text!r} is no time at all: an override needs a positive duration")
+    try:
+        duration = config_reader.parse_duration(text)
+    except config_reader.Invalid as exc:
+        raise ValueError(f"{exc}; an override needs a positive duration such as 90m, 2h, 1h30m or 3d") from None
     if duration > MAX_OVERRIDE:
         raise ValueError(f"{text!r} is longer than the 7 days an override may last")
     return duration

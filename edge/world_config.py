@@ -7,11 +7,10 @@ A spell (storm, cold snap, fault, power cut, burst) has a `start` and either an 
 
 from __future__ import annotations
 
-import re
-import tomllib
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from drivers.sim.world_spec import (
     DEMAND_PROFILES,
@@ -43,14 +42,22 @@ from edge.config_model import (
     SHT31Config,
     VEML7700Config,
 )
-from edge.config_reader import ConfigError, Invalid, Problems, Table, in_range, one_of, positive
+from edge.config_reader import (
+    ConfigError,
+    Invalid,
+    Problems,
+    Table,
+    check_id,
+    in_range,
+    one_of,
+    parse_duration,
+    parse_toml,
+    positive,
+    read_toml_file,
+)
 
 __all__ = ["ConfigError", "load_world", "parse_world", "parse_duration"]
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[dhms])+")
-_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-_UNIT_S = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 ROLES: dict[type, str] = {
     BH1750Config: "illuminance",
     VEML7700Config: "illuminance",
@@ -63,46 +70,20 @@ ROLES: dict[type, str] = {
 }
 
 
-def _check_id(value: str) -> None:
-    if not _ID.fullmatch(value):
-        raise Invalid(f"{value!r} must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit")
-
-
-def parse_duration(text: str) -> timedelta:
-    """A duration such as "90m", "3h", "5d" or "1h30m" (raises Invalid when malformed)."""
-    compact = text.replace(" ", "")
-    if not _DURATION.fullmatch(compact):
-        raise Invalid(f"{text!r} is not a duration like '90m', '3h', '5d' or '1h30m'")
-    seconds = sum(float(n) * _UNIT_S[u] for n, u in _DURATION_PART.findall(compact))
-    if seconds <= 0:
-        raise Invalid(f"{text!r} must be longer than zero")
-    return timedelta(seconds=seconds)
-
-
 def load_world(path: str | Path, device: DeviceConfig, box: BoxConfig) -> WorldSpec:
     """Read a world file for a box; raise ConfigError naming the file, key and reason."""
     path = Path(path)
-    problems = Problems(str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        problems.add("(file)", "no such file")
-    except IsADirectoryError:
-        problems.add("(file)", "is a directory, not a world file")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.add("(file)", f"cannot be read: {exc}")
-    problems.raise_if_any()
-    return parse_world(text, path, device, box)
+    raw, problems = read_toml_file(path, "world file")
+    return _build(raw, problems, device, box)
 
 
 def parse_world(text: str, path: Path, device: DeviceConfig, box: BoxConfig) -> WorldSpec:
     """Validate world TOML text that came from `path`, against the box it simulates."""
     problems = Problems(str(path))
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problems.add("(syntax)", f"not valid TOML: {exc}")
-        problems.raise_if_any()
+    return _build(parse_toml(text, problems), problems, device, box)
+
+
+def _build(raw: dict[str, Any], problems: Problems, device: DeviceConfig, box: BoxConfig) -> WorldSpec:
     reader = _Reader(device, box)
     top = Table(raw, "", problems)
     site = reader.site(top.table("site", required=True))
@@ -281,7 +262,7 @@ class _Reader:
 
     def zone(self, t: Table) -> ZoneSpec | None:
         """[[zones]]: one heated zone."""
-        zone_id = t.get("id", str, check=_check_id)
+        zone_id = t.get("id", str, check=check_id)
         if zone_id in self.zone_ids:
             t.fail("id", f"duplicate zone id {zone_id!r}")
         self.zone_ids.add(zone_id)
