@@ -81,7 +81,8 @@ def test_heating_thermostat_heats_below_and_stops_above_the_band() -> None:
 
 
 def test_heating_follows_the_weekly_schedule() -> None:
-    controller = HeatingController(_config(), DEVICE)
+    # Without optimum start: at 12:30 a zone at 17 °C would otherwise preheat for 13:30 already.
+    controller = HeatingController(_config(max_preheat_min=0), DEVICE)
     monday_morning = _decide(controller, None, 17.0, _local(2026, 1, 12, 9, 0))
     assert monday_morning.commands[0].on is True
     assert monday_morning.state.mode == "comfort"
@@ -280,3 +281,19 @@ def test_heating_state_names_mode_and_reason() -> None:
     data = controller.state_to_dict(decision.state)
     assert (data["mode"], data["reason"]) == ("comfort", decision.commands[0].reason)
     assert data["temperature_c"] == 17.0
+
+
+def test_heating_unchanged_call_keeps_the_same_state_and_says_nothing() -> None:
+    controller = HeatingController(_config(), DEVICE)
+    now = _local(2026, 1, 18, 10, 0)
+    first = _decide(controller, None, 16.2, now)
+    second = _decide(controller, first.state, 16.2, now + timedelta(minutes=1))
+    assert second.state is first.state
+    assert second.events == ()
+    third = _decide(controller, second.state, 16.2, now + timedelta(minutes=2))
+    assert third is second
+    fresh = HeatingController(_config(), DEVICE)
+    assert fresh.decide(first.state, _temp(16.2, now + timedelta(minutes=2)), {}, now + timedelta(minutes=2)) == third
+    warmer = _decide(controller, third.state, 16.3, now + timedelta(minutes=3))
+    assert warmer.state.temperature_c == 16.3
+    assert warmer.state.reason == "eco (Sunday outside comfort periods): 16.3 °C within 15.5-16.5 °C, off"

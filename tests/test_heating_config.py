@@ -140,3 +140,20 @@ def test_heating_config_schedule_periods_by_local_time() -> None:
         ComfortPeriod(600, 600)
     with pytest.raises(ValueError):
         HeatingConfig("hall", "r", "t", eco_c=5.0)
+
+
+def test_heating_config_reads_optimum_start_keys() -> None:
+    config, problems = _parse({**BASE, "max_preheat_min": 480, "preheat_rate_c_per_h": 0.8})
+    assert problems == {}
+    assert config is not None and (config.max_preheat_min, config.preheat_rate_c_per_h) == (480.0, 0.8)
+    default, _ = _parse(dict(BASE))
+    assert default is not None and (default.max_preheat_min, default.preheat_rate_c_per_h) == (180.0, 2.0)
+    off, _ = _parse({**BASE, "max_preheat_min": 0})
+    assert off is not None and off.max_preheat_min == 0.0
+    _, wrong = _parse({**BASE, "max_preheat_min": 1500, "preheat_rate_c_per_h": 0})
+    assert wrong == {
+        "heating[0].max_preheat_min": "1500 min is out of range [0, 1440] min",
+        "heating[0].preheat_rate_c_per_h": "0 °C/h is out of range [0.1, 20] °C/h",
+    }
+    with pytest.raises(ValueError):
+        HeatingConfig("hall", "r", "t", preheat_rate_c_per_h=0.0)

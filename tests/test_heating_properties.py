@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,10 +13,12 @@ from edge.config_model import DeviceConfig
 from edge.controllers.base import Override, SensorInput
 from edge.controllers.heating import HeatingController
 from edge.controllers.heating_config import ComfortPeriod, HeatingConfig, WeeklySchedule
+from edge.controllers.heating_preheat import RATE_MAX_C_PER_H, RATE_MIN_C_PER_H
 
 DEVICE = DeviceConfig("saint-aubin-mairie", "Mairie", 45.187, 5.726, "Europe/Paris")
 TEMP = "hall-temp.temperature_c"
 RELAY = "hall-heating"
+PARIS = ZoneInfo("Europe/Paris")
 YEAR_START_S = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 YEAR_END_S = YEAR_START_S + 365 * 86400
 OFFICE = WeeklySchedule(((ComfortPeriod(8 * 60, 12 * 60), ComfortPeriod(13 * 60 + 30, 18 * 60)),) * 5 + ((), ()))
@@ -52,6 +55,8 @@ configs = st.builds(
     fallback_duty=st.sampled_from([0.5, 0.6, 0.7, 1.0]),
     fallback_period_s=st.just(3600.0),
     schedule=st.sampled_from([WeeklySchedule(), OFFICE]),
+    max_preheat_min=st.sampled_from([0.0, 60.0, 180.0, 600.0]),
+    preheat_rate_c_per_h=st.sampled_from([0.5, 2.0]),
 )
 
 
@@ -74,7 +79,12 @@ def test_heating_properties_hold_for_any_sequence(config: HeatingConfig, start_s
     - an expired override never holds: once now >= until the mode is never "override";
     - the thermometer faulted: mode "fallback", and the relay is interlocked (no "off" override may
       leave the zone unprotected);
-    - every call commands the relay on or off: the controller always decides.
+    - every call commands the relay on or off: the controller always decides;
+    - preheat only with a usable thermometer, outside comfort periods, for a period starting within
+      max_preheat_min, with the comfort setpoint; a faulted thermometer drops any preheat;
+    - the learned heating rate stays within its bounds, and a run is measured only while the heater
+      is commanded on with a usable thermometer;
+    - a controller built afresh (no cached schedule, sun times or last answer) decides the same.
     """
     controller = HeatingController(config, DEVICE)
     state = controller.initial_state()
@@ -93,8 +103,11 @@ def test_heating_properties_hold_for_any_sequence(config: HeatingConfig, start_s
         inputs = {TEMP: SensorInput(step.temperature_c, now, step.temperature_c is not None)}
         overrides = {RELAY: override} if override is not None else {}
         previous_on, previous_change = last_on, last_change
+        previous_state = state
         decision = controller.decide(state, inputs, overrides, now, starting=starting)
         state = decision.state
+        fresh = HeatingController(config, DEVICE).decide(previous_state, inputs, overrides, now, starting=starting)
+        assert fresh == decision
         (command,) = decision.commands
         assert command.relay == RELAY
         assert command.on is not None
@@ -124,3 +137,73 @@ def test_heating_properties_hold_for_any_sequence(config: HeatingConfig, start_s
                 assert refusals[override] == 1
         if override is not None and not override.on and override.active(now) and RELAY in decision.interlocks:
             assert state.mode != "override"
+        if state.mode == "preheat":
+            assert temperature is not None and state.setpoint_c == config.comfort_c
+            assert config.schedule.period_at(now.astimezone(PARIS)) is None
+            assert state.preheat_for_s is not None
+            assert 0 < state.preheat_for_s - now.timestamp() <= config.max_preheat_min * 60
+        if temperature is None:
+            assert state.preheat_for_s is None
+        if state.heating_rate_c_per_h is not None:
+            assert RATE_MIN_C_PER_H <= state.heating_rate_c_per_h <= RATE_MAX_C_PER_H
+            assert state.rate_samples >= 1
+        if state.run_since_s is not None:
+            assert command.on is True and temperature is not None
+
+
+MONDAYS_S = [int(datetime(2026, 1, 5, tzinfo=PARIS).timestamp()) + week * 7 * 86400 for week in range(52)]
+preheat_steps = st.builds(
+    Step,
+    dt_s=st.integers(30, 1200),
+    temperature_c=st.one_of(*(st.floats(15, 20),) * 4, st.floats(5, 21), st.none()),
+    override=st.just("keep"),
+    restart=st.sampled_from([False] * 19 + [True]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    config=configs.filter(lambda c: c.max_preheat_min > 0).map(lambda c: replace(c, schedule=OFFICE)),
+    monday_s=st.sampled_from(MONDAYS_S),
+    offset_s=st.integers(0, 5 * 86400),
+    sequence=st.lists(preheat_steps, max_size=80),
+)
+def test_heating_preheat_properties_hold_for_any_morning(
+    config: HeatingConfig, monday_s: int, offset_s: int, sequence: list[Step]
+) -> None:
+    """Around weekday comfort periods, without overrides:
+
+    - a preheat starts no earlier than the zone needs at the rate it knows (its learned rate, else
+      preheat_rate_c_per_h), and never more than max_preheat_min before the period;
+    - once started it holds until the period begins, restarts included, unless the thermometer fails;
+    - frost protection still wins, and the minimum times still hold.
+    """
+    controller = HeatingController(config, DEVICE)
+    state = controller.initial_state()
+    now = datetime.fromtimestamp(monday_s + offset_s, UTC)
+    last_on: bool | None = None
+    last_change: datetime | None = None
+    for index, step in enumerate(sequence):
+        now += timedelta(seconds=step.dt_s)
+        starting = index == 0 or step.restart
+        temperature = step.temperature_c
+        previous = state
+        decision = controller.decide(state, {TEMP: SensorInput(temperature, now, temperature is not None)}, {}, now,
+                                     starting=starting)
+        state = decision.state
+        (command,) = decision.commands
+        if command.on != last_on:
+            if not starting and last_on is not None and last_change is not None:
+                assert (now - last_change).total_seconds() >= (config.min_on_s if last_on else config.min_off_s)
+            last_on, last_change = command.on, now
+        now_s = now.timestamp()
+        if temperature is not None and temperature < config.frost_c:
+            assert state.mode == "frost"
+        if state.preheat_for_s is not None and state.preheat_since_s == now_s and previous.preheat_for_s is None:
+            assert temperature is not None
+            rate = previous.heating_rate_c_per_h or config.preheat_rate_c_per_h
+            needed_s = min((config.comfort_c - temperature) * 3600 / rate, config.max_preheat_min * 60)
+            assert state.preheat_for_s - now_s <= needed_s + 1e-6
+        if previous.preheat_for_s is not None and now_s < previous.preheat_for_s and temperature is not None:
+            assert state.preheat_for_s == previous.preheat_for_s
+            assert state.mode in ("preheat", "frost")

@@ -338,3 +338,18 @@ def test_lighting_state_is_json_ready_and_names_mode_and_reason() -> None:
     assert data["reason"] == state.reason
     assert controller.state_from_dict(data) == state
     assert controller.state_from_dict({"mode": "lux", "unknown": 1}).mode == "lux"
+
+
+def test_lighting_unchanged_call_keeps_the_same_state_and_says_nothing() -> None:
+    controller = LightingController(_config(), DEVICE)
+    now = _local(2026, 1, 15, 14, 0)
+    first = controller.decide(controller.initial_state(), _lux(400.0, now), {}, now, starting=True)
+    later = now + timedelta(minutes=1)
+    second = controller.decide(first.state, _lux(420.0, later), {}, later)
+    assert second.state is first.state
+    assert second.events == ()
+    again = now + timedelta(minutes=2)
+    third = controller.decide(second.state, _lux(380.0, again), {}, again)
+    assert third is second
+    fresh = LightingController(_config(), DEVICE)
+    assert fresh.decide(first.state, _lux(380.0, again), {}, again) == third

@@ -70,7 +70,8 @@ def test_lighting_properties_hold_for_any_sequence(config: LightingConfig, start
     - an expired override never holds: once now >= until, the mode is never "override" and the
       override's expiry is reported by exactly one "override" event;
     - an active override is obeyed unless a minimum time holds the relay, which the reason then says;
-    - inside the cut-off window, without an active override, the relay is off unless held on by min_on_s.
+    - inside the cut-off window, without an active override, the relay is off unless held on by min_on_s;
+    - a controller built afresh (no cached sun times, cut-off windows or last answer) decides the same.
     """
     controller = LightingController(config, DEVICE)
     state = controller.initial_state()
@@ -89,8 +90,11 @@ def test_lighting_properties_hold_for_any_sequence(config: LightingConfig, start
         starting = index == 0 or step.restart
         inputs = {LUX: SensorInput(step.lux, now, step.lux is not None)}
         overrides = {RELAY: override} if override is not None else {}
+        previous_state = state
         decision = controller.decide(state, inputs, overrides, now, starting=starting)
         state = decision.state
+        fresh = LightingController(config, DEVICE).decide(previous_state, inputs, overrides, now, starting=starting)
+        assert fresh == decision
         (command,) = decision.commands
         assert command.relay == RELAY
         assert command.on is not None

@@ -4,6 +4,12 @@ Rules for one zone:
 - thermometer usable: the setpoint is comfort_c inside a comfort period of the weekly schedule,
   eco_c outside (eco_c too while the wall clock is not set); the heater turns on below
   setpoint - hysteresis_c, off above setpoint + hysteresis_c, and keeps its last wish between.
+- optimum start ("preheat"): before a comfort period the setpoint is comfort_c already, from the
+  time the zone needs to warm from its temperature to comfort_c at its learned heating rate (the
+  prior preheat_rate_c_per_h until a run was measured), at most max_preheat_min before the period.
+  Once started, a preheat holds until the period begins (a restart included); the thermostat
+  starts afresh with it, so a zone just under comfort_c heats too. Only with a usable
+  thermometer and a set wall clock; the rate is learned from every heating run (heating_preheat).
 - frost protection: below frost_c the heater is wanted on whatever else is asked, until the
   zone is back above frost_c + hysteresis_c. An "off" override is then refused (an "interlock"
   event, once per override) and the relay is listed in `decision.interlocks`.
@@ -29,17 +35,27 @@ from edge.config_model import DeviceConfig
 from edge.controllers import overrides as manual
 from edge.controllers import state_codec
 from edge.controllers.base import Decision, Event, Job, Override, RelayCommand, SensorInput
-from edge.controllers.heating_config import HeatingConfig, WeeklySchedule
-from edge.controllers.timing import MinimumTimes, clock_plausible, epoch_s, fmt_duration, fmt_wait, step_switch
+from edge.controllers.heating_calendar import HeatingCalendar, Moment
+from edge.controllers.heating_config import HeatingConfig
+from edge.controllers.heating_preheat import HeatingRun, follow_run, preheat_starts_s
+from edge.controllers.timing import (
+    CLOCK_PLAUSIBLE_FROM,
+    MinimumTimes,
+    epoch_s,
+    fmt_duration,
+    fmt_wait,
+    step_switch,
+)
 
-MODES: tuple[str, ...] = ("comfort", "eco", "frost", "fallback", "override")
+MODES: tuple[str, ...] = ("comfort", "eco", "preheat", "frost", "fallback", "override")
+CLOCK_PLAUSIBLE_S = CLOCK_PLAUSIBLE_FROM.timestamp()
 
 
 @dataclass(frozen=True, slots=True)
 class HeatingState:
     """What a heating controller remembers between calls (times in epoch seconds)."""
 
-    #: "comfort", "eco", "frost", "fallback" or "override" ("" before the first decision).
+    #: "comfort", "eco", "preheat", "frost", "fallback" or "override" ("" before the first decision).
     mode: str = ""
     #: Why the relay is as it is, in words.
     reason: str = "not decided yet"
@@ -54,6 +70,15 @@ class HeatingState:
     override_key: str = ""
     expired_overrides: tuple[str, ...] = ()
     refused_overrides: tuple[str, ...] = ()
+    #: Learned heating rate (°C per hour of heating; None: nothing learned yet) and its sample count.
+    heating_rate_c_per_h: float | None = None
+    rate_samples: int = 0
+    #: The heating run being measured: since when, from which temperature.
+    run_since_s: float | None = None
+    run_from_c: float | None = None
+    #: Start of the comfort period being preheated for, and when the preheat began.
+    preheat_for_s: float | None = None
+    preheat_since_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +93,16 @@ class _Need:
     setpoint_c: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Preheat:
+    """A preheat holding now: for which period, since when."""
+
+    period_start_s: float
+    since_s: float
+    name: str
+    new: bool
+
+
 def thermostat(temperature_c: float, setpoint_c: float, hysteresis_c: float, previous: bool | None) -> bool:
     """Heat below setpoint - h, stop above setpoint + h, keep the previous wish between."""
     if temperature_c < setpoint_c - hysteresis_c:
@@ -78,13 +113,20 @@ def thermostat(temperature_c: float, setpoint_c: float, hysteresis_c: float, pre
 
 
 class HeatingController:
-    """Decides one heating zone's relay; pure."""
+    """Decides one heating zone's relay; pure apart from caches of schedule lookups and of its last answer."""
 
     def __init__(self, config: HeatingConfig, device: DeviceConfig) -> None:
         self.config = config
         self.id = config.id
         self._zone = ZoneInfo(device.timezone)
         self._times = MinimumTimes(config.min_on_s, config.min_off_s)
+        self._calendar = HeatingCalendar(config.schedule, self._zone)
+        self._max_lead_s = config.max_preheat_min * 60.0
+        self._need_key: tuple[Any, ...] | None = None
+        self._need: _Need | None = None
+        self._quiet_for: HeatingState | None = None
+        self._quiet: Decision[HeatingState] | None = None
+        self._input = config.temperature_input
 
     @property
     def relays(self) -> tuple[str, ...]:
@@ -111,11 +153,11 @@ class HeatingController:
 
     def state_to_dict(self, state: HeatingState) -> dict[str, Any]:
         """JSON-ready state (with "mode" and "reason" for `hameau-edge status`)."""
-        return state_codec.state_to_dict(state)
+        return _CODEC.to_dict(state)
 
     def state_from_dict(self, data: Mapping[str, Any]) -> HeatingState:
         """Inverse of state_to_dict."""
-        return state_codec.state_from_dict(HeatingState, data)
+        return _CODEC.from_dict(data)
 
     def decide(
         self,
@@ -133,21 +175,25 @@ class HeatingController:
         temperature = self._temperature(inputs, now)
         fallback = temperature is None
         frost = False
+        run = HeatingRun(state.heating_rate_c_per_h, state.rate_samples, state.run_since_s, state.run_from_c)
+        preheat: _Preheat | None = None
         if temperature is None:
             need = self._duty_cycle(now_s)
         else:
             frost = temperature < cfg.frost_c or (
                 state.frost and not starting and temperature < cfg.frost_c + cfg.hysteresis_c
             )
-            need = self._thermostat(state, temperature, now, frost, starting)
+            need, preheat = self._thermostat(state, run, temperature, now, now_s, frost, starting)
         review = manual.review(
             cfg.relay, overrides, now, source=self.id, zone=self._zone,
             applied_key=state.override_key, expired_reported=state.expired_overrides,
         )
         events = list(review.events)
         wish, mode, reason = need.wish, need.mode, need.reason
-        present = {manual.override_key(o) for o in overrides.values()}
-        refused = tuple(k for k in state.refused_overrides if k in present)
+        refused = state.refused_overrides
+        if refused:
+            present = {manual.override_key(o) for o in overrides.values()}
+            refused = tuple(k for k in refused if k in present)
         override = review.active
         if override is not None:
             text = manual.describe(override, self._zone, now)
@@ -163,54 +209,120 @@ class HeatingController:
                                         {"relay": cfg.relay, "on": False, "until": override.until.isoformat()}))
             elif not override.on:
                 wish, mode, reason = False, "override", text
-        step = step_switch(state.on, state.changed_at_s, wish, now_s, self._times, immediate=starting)
-        if step.held:
-            which = "on" if step.on else "off"
-            reason = f"{reason}; held {which} for its minimum {which} time ({fmt_wait(step.wait_s)} left)"
+        on, changed_at_s = state.on, state.changed_at_s
+        changed = False
+        if starting or wish != on or changed_at_s is None or changed_at_s > now_s:
+            step = step_switch(on, changed_at_s, wish, now_s, self._times, immediate=starting)
+            on, changed_at_s, changed = step.on, step.changed_at_s, step.changed
+            if step.held:
+                which = "on" if step.on else "off"
+                reason = f"{reason}; held {which} for its minimum {which} time ({fmt_wait(step.wait_s)} left)"
         if fallback != state.fallback:
             events.append(self._fallback_event(fallback, now))
-        if step.changed or starting:
-            data = {"relay": cfg.relay, "on": step.on, "mode": mode, "temperature_c": temperature,
+        if changed or starting:
+            data = {"relay": cfg.relay, "on": on, "mode": mode, "temperature_c": temperature,
                     "setpoint_c": need.setpoint_c}
             events.append(Event("decision", self.id, reason, now, data))
+        new_run = follow_run(run, heating=on is True, temperature_c=temperature, now_s=now_s, restarted=starting)
+        preheat_for_s = preheat_since_s = None
+        if preheat is not None:
+            preheat_for_s, preheat_since_s = preheat.period_start_s, preheat.since_s
+        if (
+            not events and new_run is run and reason == state.reason and on == state.on
+            and changed_at_s == state.changed_at_s and mode == state.mode and need.demand == state.demand
+            and frost == state.frost and fallback == state.fallback and temperature == state.temperature_c
+            and need.setpoint_c == state.setpoint_c and review.applied_key == state.override_key
+            and review.expired_reported == state.expired_overrides and refused == state.refused_overrides
+            and preheat_for_s == state.preheat_for_s and preheat_since_s == state.preheat_since_s
+        ):
+            # Nothing changed: the same state, and the same quiet decision as last time.
+            if self._quiet_for is not state or self._quiet is None:
+                self._quiet = self._decision(state, need.guard, ())
+                self._quiet_for = state
+            return self._quiet
         new_state = HeatingState(
-            mode=mode,
-            reason=reason,
-            on=step.on,
-            changed_at_s=step.changed_at_s,
-            demand=need.demand,
-            frost=frost,
-            fallback=fallback,
-            temperature_c=temperature,
-            setpoint_c=need.setpoint_c,
-            override_key=review.applied_key,
-            expired_overrides=review.expired_reported,
-            refused_overrides=refused,
+            mode, reason, on, changed_at_s, need.demand, frost, fallback, temperature, need.setpoint_c,
+            review.applied_key, review.expired_reported, refused,
+            new_run.rate_c_per_h, new_run.samples, new_run.since_s, new_run.from_c,
+            preheat_for_s, preheat_since_s,
         )
-        interlocks = {cfg.relay: need.guard} if need.guard else {}
-        return Decision(new_state, (RelayCommand(cfg.relay, step.on, reason),), tuple(events), interlocks)
+        return self._decision(new_state, need.guard, tuple(events))
+
+    def _decision(self, state: HeatingState, guard: str, events: tuple[Event, ...]) -> Decision[HeatingState]:
+        interlocks = {self.config.relay: guard} if guard else {}
+        return Decision(state, (RelayCommand(self.config.relay, state.on, state.reason),), events, interlocks)
 
     def _temperature(self, inputs: Mapping[str, SensorInput], now: datetime) -> float | None:
-        reading = inputs.get(self.config.temperature_input)
-        if reading is None or not reading.usable or reading.value is None:
+        reading = inputs.get(self._input)
+        if reading is None or not reading.healthy or reading.value is None:
             return None
         if reading.at is not None and (now - reading.at).total_seconds() > self.config.stale_after_s:
             return None
         return float(reading.value)
 
-    def _thermostat(
-        self, state: HeatingState, temperature: float, now: datetime, frost: bool, starting: bool
-    ) -> _Need:
+    def _preheat(self, state: HeatingState, run: HeatingRun, temperature: float, moment: Moment, now_s: float
+                 ) -> _Preheat | None:
+        """The preheat holding now, if the next comfort period is near enough for this zone to start heating."""
+        target = self._calendar.next_start(moment, now_s) if self._max_lead_s > 0 else None
+        if target is None or target[0] - now_s > self._max_lead_s:
+            return None
+        start_s, name = target
+        if state.preheat_for_s == start_s:
+            since_s = state.preheat_since_s if state.preheat_since_s is not None else now_s
+            return _Preheat(start_s, min(since_s, now_s), name, False)
         cfg = self.config
-        local = now.astimezone(self._zone)
-        if clock_plausible(now):
-            period = cfg.schedule.period_at(local)
-            mode, setpoint = ("comfort", cfg.comfort_c) if period is not None else ("eco", cfg.eco_c)
-            label = f"{mode} ({WeeklySchedule.describe(local, period)})"
+        rate = run.rate_c_per_h if run.rate_c_per_h is not None else cfg.preheat_rate_c_per_h
+        begin_s = preheat_starts_s(start_s, temperature, cfg.comfort_c, rate, self._max_lead_s)
+        if begin_s is None or now_s < begin_s:
+            return None
+        return _Preheat(start_s, now_s, name, True)
+
+    def _thermostat(
+        self,
+        state: HeatingState,
+        run: HeatingRun,
+        temperature: float,
+        now: datetime,
+        now_s: float,
+        frost: bool,
+        starting: bool,
+    ) -> tuple[_Need, _Preheat | None]:
+        cfg = self.config
+        preheat = None
+        if now_s >= CLOCK_PLAUSIBLE_S:
+            moment = self._calendar.at(now, now_s)
+            if moment.index is not None:
+                mode, setpoint, label = "comfort", cfg.comfort_c, moment.plan.labels[moment.index]
+            else:
+                preheat = self._preheat(state, run, temperature, moment, now_s)
+                if preheat is not None:
+                    mode, setpoint, label = "preheat", cfg.comfort_c, preheat.name
+                else:
+                    mode, setpoint, label = "eco", cfg.eco_c, moment.plan.eco_label
         else:
             mode, setpoint, label = "eco", cfg.eco_c, "eco (wall clock not set)"
-        previous = None if starting or state.fallback else state.demand
+        fresh = starting or state.fallback or (preheat is not None and preheat.new)
+        previous = None if fresh else state.demand
         demand = thermostat(temperature, setpoint, cfg.hysteresis_c, previous)
+        since_s = preheat.since_s if preheat is not None else None
+        key = (label, setpoint, temperature, demand, frost, since_s, run.rate_c_per_h)
+        if key != self._need_key or self._need is None:
+            self._need = self._need_for(mode, label, setpoint, temperature, demand, frost, since_s, run)
+            self._need_key = key
+        return self._need, preheat
+
+    def _need_for(
+        self,
+        mode: str,
+        label: str,
+        setpoint: float,
+        temperature: float,
+        demand: bool,
+        frost: bool,
+        since_s: float | None,
+        run: HeatingRun,
+    ) -> _Need:
+        cfg = self.config
         low, high = setpoint - cfg.hysteresis_c, setpoint + cfg.hysteresis_c
         if frost:
             if temperature < cfg.frost_c:
@@ -218,6 +330,15 @@ class HeatingController:
             else:
                 guard = f"frost protection: {temperature:.1f} °C, heating up to {cfg.frost_c + cfg.hysteresis_c:.1f} °C"
             return _Need(True, "frost", guard, guard, demand, setpoint)
+        if since_s is not None:
+            started = datetime.fromtimestamp(since_s, UTC).astimezone(self._zone).strftime("%H:%M")
+            if demand:
+                rate = run.rate_c_per_h if run.rate_c_per_h is not None else cfg.preheat_rate_c_per_h
+                learned = "" if run.rate_c_per_h is not None else " (not learned yet)"
+                text = (f"preheating for {label}: {temperature:.1f} °C -> {setpoint:.1f} °C at {rate:.1f} °C/h"
+                        f"{learned}, started {started}")
+                return _Need(True, mode, text, "", demand, setpoint)
+            label = f"preheating for {label} (started {started})"
         if temperature < low:
             text = f"{label}: {temperature:.1f} °C below {low:.1f} °C"
         elif temperature > high:
@@ -231,13 +352,19 @@ class HeatingController:
         period_start = now_s - now_s % cfg.fallback_period_s
         on_until = period_start + cfg.fallback_duty * cfg.fallback_period_s
         on = now_s < on_until
+        key = ("fallback", period_start, on)
+        if key == self._need_key and self._need is not None:
+            return self._need
         until = on_until if on and cfg.fallback_duty < 1 else period_start + cfg.fallback_period_s
         until_local = datetime.fromtimestamp(until, UTC).astimezone(self._zone).strftime("%H:%M")
         cycle = f"{cfg.fallback_duty * 100:.0f} % of {fmt_duration(cfg.fallback_period_s)}"
         guard = f"thermometer {self.config.thermometer} faulted: frost-protection duty cycle {cycle}"
         if cfg.fallback_duty >= 1:
-            return _Need(True, "fallback", f"{guard} (always on)", guard)
-        return _Need(on, "fallback", f"{guard} ({'on' if on else 'off'} until {until_local})", guard)
+            need = _Need(True, "fallback", f"{guard} (always on)", guard)
+        else:
+            need = _Need(on, "fallback", f"{guard} ({'on' if on else 'off'} until {until_local})", guard)
+        self._need_key, self._need = key, need
+        return need
 
     def _fallback_event(self, active: bool, now: datetime) -> Event:
         cfg = self.config
@@ -248,3 +375,6 @@ class HeatingController:
             reason = f"thermometer {cfg.thermometer} answers again: thermostat resumes"
         data = {"relay": cfg.relay, "active": active, "sensor": cfg.thermometer}
         return Event("fallback", self.id, reason, now, data)
+
+
+_CODEC = state_codec.StateCodec(HeatingState)

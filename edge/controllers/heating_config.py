@@ -14,6 +14,8 @@ min_off_s = 300
 fallback_duty = 0.6          # thermometer faulted: heat this fraction of each period ...
 fallback_period_s = 3600     # ... (60 % of 1 h: 36 min on, 24 min off)
 stale_after_s = 900          # a reading older than this counts as faulted
+max_preheat_min = 180        # optimum start: heat at most this long before a comfort period (0: never)
+preheat_rate_c_per_h = 2.0   # heating rate assumed until the zone's own is learned
 
 [heating.schedule]           # comfort periods per weekday, local time; other times eco
 default = []                 # days not listed (none: eco all day)
@@ -26,6 +28,10 @@ insulated hall whose heaters just hold 19 °C at -10 °C outside, in a -12 °C c
 5 °C there needs (5 + 12) / (19 + 10) = 59 % of full power, hence the default 60 % of each hour
 (30 % would let such a hall settle near 0 °C at -10 °C). Lower it for well-insulated zones or
 oversized heaters; the thermometer fault is reported meanwhile, so the waste is bounded.
+
+Optimum start: the controller learns how fast the zone warms while it heats, and starts heating
+early enough to reach comfort_c when a comfort period begins, but never more than max_preheat_min
+before it. A slow zone (big hall, small heaters) may need a longer max_preheat_min.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ from edge.controllers.config_common import (
 THERMOMETER_KINDS: tuple[type, ...] = (DS18B20Config, SHT31Config)
 DEFAULT_FROST_C = 7.0
 DEFAULT_FALLBACK_DUTY = 0.6
+DEFAULT_MAX_PREHEAT_MIN = 180.0
+DEFAULT_PREHEAT_RATE_C_PER_H = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +117,8 @@ class HeatingConfig:
     fallback_period_s: float = 3600.0
     stale_after_s: float = 900.0
     schedule: WeeklySchedule = field(default_factory=WeeklySchedule)
+    max_preheat_min: float = DEFAULT_MAX_PREHEAT_MIN
+    preheat_rate_c_per_h: float = DEFAULT_PREHEAT_RATE_C_PER_H
 
     def __post_init__(self) -> None:
         if not self.frost_c <= self.eco_c <= self.comfort_c:
@@ -117,6 +127,8 @@ class HeatingConfig:
             raise ValueError("hysteresis_c must be > 0")
         if not 0 < self.fallback_duty <= 1 or self.fallback_period_s <= 0:
             raise ValueError("fallback_duty must be in (0, 1] and fallback_period_s > 0")
+        if not 0 <= self.max_preheat_min <= MINUTES_PER_DAY or self.preheat_rate_c_per_h <= 0:
+            raise ValueError("max_preheat_min must be within 0-1440 and preheat_rate_c_per_h > 0")
 
     @property
     def temperature_input(self) -> str:
@@ -173,6 +185,10 @@ def parse_heating(t: Table, ctx: ConfigContext) -> HeatingConfig | None:
     fields = dict(
         hysteresis_c=t.get("hysteresis_c", float, 0.5, in_range(0.1, 3, " °C")),
         stale_after_s=t.get("stale_after_s", float, 900.0, in_range(60, 86_400, " s")),
+        max_preheat_min=t.get("max_preheat_min", float, DEFAULT_MAX_PREHEAT_MIN, in_range(0, 1440, " min")),
+        preheat_rate_c_per_h=t.get(
+            "preheat_rate_c_per_h", float, DEFAULT_PREHEAT_RATE_C_PER_H, in_range(0.1, 20, " °C/h")
+        ),
     )
     schedule_table = t.table("schedule")
     schedule, schedule_ok = _schedule(schedule_table) if schedule_table is not None else (WeeklySchedule(), True)

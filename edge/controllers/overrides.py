@@ -40,6 +40,10 @@ class OverrideReview:
     expired_reported: tuple[str, ...]
 
 
+#: The review when no override is stored for the relay: nothing holds, nothing to say or remember.
+NO_OVERRIDE = OverrideReview(None, (), "", ())
+
+
 def review(
     relay: str,
     overrides: Mapping[str, Override],
@@ -54,6 +58,8 @@ def review(
 
     An expired override never holds: it is ignored, and reported with one "override" event.
     """
+    if not overrides:
+        return NO_OVERRIDE
     mine = [o for o in overrides.values() if o.relay == relay]
     events: list[Event] = []
     active = max((o for o in mine if o.active(now)), key=lambda o: o.set_at, default=None)

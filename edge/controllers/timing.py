@@ -1,4 +1,4 @@
-"""Time rules shared by controllers: minimum on/off times, confirmation delays, clock sanity.
+"""Time rules shared by controllers: minimum on/off times, confirmation delays, clock sanity, local days.
 
 All times here are epoch seconds (floats), so controller states stay JSON-ready.
 """
@@ -6,8 +6,14 @@ All times here are epoch seconds (floats), so controller states stay JSON-ready.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+T = TypeVar("T")
+SECONDS_PER_DAY = 86_400
 
 #: A box without a real-time clock boots in the past until NTP answers; before this date the
 #: wall clock is not trusted for calendar rules (cut-off windows, schedules, sun times).
@@ -118,3 +124,69 @@ def step_switch(
     if desired == current and changed_at_s is not None:
         return SwitchStep(current, changed_at_s, False, 0.0)
     return SwitchStep(desired, now_s, desired != current, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalDay:
+    """One local date at the box, bounded by its midnights in epoch seconds."""
+
+    date: date
+    start_s: float
+    end_s: float
+
+    @property
+    def uniform(self) -> bool:
+        """A day of exactly 24 h (no clock change): local time is start plus elapsed seconds."""
+        return self.end_s - self.start_s == SECONDS_PER_DAY
+
+    def at_s(self, minute: int, zone: ZoneInfo) -> float:
+        """Epoch seconds of a local wall-clock minute of this day (1440: the next midnight)."""
+        if self.uniform or minute == 0:
+            return self.start_s + minute * 60
+        if minute >= 1440:
+            return self.end_s
+        return datetime.combine(self.date, time(minute // 60, minute % 60), tzinfo=zone).timestamp()
+
+
+def local_day(day: date, zone: ZoneInfo) -> LocalDay:
+    """A local date with its midnights as epoch seconds."""
+    start = datetime.combine(day, time(0), tzinfo=zone).timestamp()
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).timestamp()
+    return LocalDay(day, start, end)
+
+
+class DayCache(Generic[T]):
+    """Data derived once per local date (schedules, sun times), found from epoch seconds.
+
+    On a 24-hour day the current date is recognised without a time-zone conversion; on the two
+    clock-change days of a year every lookup converts.
+    """
+
+    def __init__(self, zone: ZoneInfo, build: Callable[[LocalDay], T], *, keep: int = 4) -> None:
+        self.zone = zone
+        self._build = build
+        self._keep = max(2, keep)
+        self._by_date: dict[date, tuple[LocalDay, T]] = {}
+        self._current: tuple[LocalDay, T] | None = None
+
+    def at(self, now: datetime, now_s: float) -> tuple[LocalDay, T]:
+        """The local day holding `now` (epoch seconds `now_s`) and its data."""
+        current = self._current
+        if current is not None:
+            day = current[0]
+            if day.start_s <= now_s < day.end_s and day.end_s - day.start_s == SECONDS_PER_DAY:
+                return current
+        current = self.on(now.astimezone(self.zone).date())
+        self._current = current
+        return current
+
+    def on(self, day: date) -> tuple[LocalDay, T]:
+        """A given local date and its data."""
+        entry = self._by_date.get(day)
+        if entry is None:
+            local = local_day(day, self.zone)
+            entry = (local, self._build(local))
+            if len(self._by_date) >= self._keep:
+                self._by_date.clear()
+            self._by_date[day] = entry
+        return entry
