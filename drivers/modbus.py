@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import struct
 import threading
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -70,11 +72,29 @@ def _crc16_table() -> tuple[int, ...]:
 CRC16_TABLE: tuple[int, ...] = _crc16_table()
 
 
+def _crc16_word_table() -> array[int]:
+    # The CRC after two more bytes depends only on crc ^ (first | second << 8): one lookup per word.
+    table = CRC16_TABLE
+    words = array("H", bytes(2 * 0x10000))
+    for value in range(0x10000):
+        low = table[value & 0xFF]
+        words[value] = (low >> 8) ^ table[((value >> 8) ^ low) & 0xFF]
+    return words
+
+
+CRC16_WORD_TABLE: array[int] = _crc16_word_table()
+
+
 def crc16_modbus(data: bytes) -> int:
     """CRC-16/MODBUS of `data` (poly 0xA001 reflected, init 0xFFFF); sent low byte first."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data)
     crc = 0xFFFF
-    for byte in data:
-        crc = (crc >> 8) ^ CRC16_TABLE[(crc ^ byte) & 0xFF]
+    words = CRC16_WORD_TABLE
+    for word in struct.unpack_from(f"<{len(data) // 2}H", data):
+        crc = words[crc ^ word]
+    if len(data) % 2:
+        crc = (crc >> 8) ^ CRC16_TABLE[(crc ^ data[-1]) & 0xFF]
     return crc
 
 

@@ -44,6 +44,15 @@ NAME_SUFFIXES: dict[str, tuple[str, ...]] = {
     "count": ("_count",),
 }
 
+#: struct format of each data type, its registers taken high word first, each word big-endian.
+STRUCT_FORMATS: dict[str, str] = {
+    "uint16": ">H",
+    "int16": ">h",
+    "uint32": ">I",
+    "int32": ">i",
+    "float32": ">f",
+}
+
 #: Modbus protocol limit for one read of input/holding registers (function codes 3 and 4).
 MAX_REGISTERS_PER_READ = 125
 
@@ -245,16 +254,33 @@ def check_register_map(specs: Sequence[RegisterSpec]) -> None:
                 )
 
 
+def _decode_packed(spec: RegisterSpec, packed: bytes, offset: int) -> float:
+    """decode_spec on the block's words packed big-endian, the spec's words starting at word `offset`."""
+    start = 2 * offset
+    if spec.word_order == "little" and spec.word_count == 2:
+        value = struct.unpack(STRUCT_FORMATS[spec.data_type], packed[start + 2 : start + 4] + packed[start : start + 2])
+    else:
+        value = struct.unpack_from(STRUCT_FORMATS[spec.data_type], packed, start)
+    return float(value[0]) * spec.scale
+
+
 def decode_block(
     block: ReadBlock, words: Sequence[int], *, part: str, bus: str, address: str
 ) -> tuple[Reading, ...]:
     """Readings of every spec in a block from the words read; OutOfRangeError if implausible."""
     if len(words) != block.count:
         raise ValueError(f"block at {block.address:#06x} needs {block.count} words, got {len(words)}")
+    try:
+        packed: bytes | None = struct.pack(f">{len(words)}H", *words)
+    except struct.error:
+        packed = None  # not all 16-bit words: decode_spec says which one
     result: list[Reading] = []
     for spec in block.specs:
         offset = spec.address - block.address
-        value = decode_spec(spec, words[offset : offset + spec.word_count])
+        if packed is None:
+            value = decode_spec(spec, words[offset : offset + spec.word_count])
+        else:
+            value = _decode_packed(spec, packed, offset)
         reason = out_of_range_reason(spec, value)
         if reason is not None:
             raise OutOfRangeError(reason, part=part, bus=bus, address=address)

@@ -43,13 +43,24 @@ STATUS_RESET_DETECTED = 1 << 4
 STATUS_COMMAND_FAILED = 1 << 1
 
 
+def _crc8_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ CRC_POLYNOMIAL) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        table.append(crc)
+    return tuple(table)
+
+
+CRC8_TABLE: tuple[int, ...] = _crc8_table()
+
+
 def crc8(data: bytes) -> int:
     """Sensirion CRC-8: polynomial 0x31, init 0xFF, no reflection (CRC(0xBEEF) = 0x92)."""
     crc = CRC_INIT
     for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = ((crc << 1) ^ CRC_POLYNOMIAL) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        crc = CRC8_TABLE[crc ^ byte]
     return crc
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib.metadata import version
 from typing import Any
@@ -22,10 +22,13 @@ from edge.hardware import Hardware
 from edge.relays import RelayBank
 from edge.sampler import Sampler
 from edge.store import Store
+from edge.store_schema import to_json as store_json
 
 #: Events that are committed at once instead of with the next batch.
 CRITICAL_EVENTS: frozenset[str] = frozenset({"alarm", "alarm_acked", "override", "interlock", "agent"})
 AGENT_STATE_KEY = "agent"
+#: A controller state's "mode" and "reason", as the status snapshot shows them.
+Summary = tuple[Any, Any]
 
 
 def build_controllers(config: BoxConfig) -> list[Controller[Any]]:
@@ -62,7 +65,10 @@ class Agent:
         self._overrides: dict[str, Override] = {}
         self._ack_cursor: Any = None
         self._last_flush_s = float("-inf")
-        self._saved: dict[str, dict[str, Any]] = {}
+        #: What was last queued under each state key (a dict, or JSON text), and per controller the
+        #: last state known to match it, with its mode and reason.
+        self._saved: dict[str, Any] = {}
+        self._saved_states: dict[str, tuple[Any, Summary]] = {}
         self._wanted_inputs = frozenset(name for c in self.controllers for name in c.inputs)
         self._started_at: datetime | None = None
         self._tz = ZoneInfo(config.device.timezone)
@@ -111,17 +117,21 @@ class Agent:
             acks, self._ack_cursor = self.store.acks_since(self._ack_cursor)
         inputs = self.sampler.inputs(self._wanted_inputs)
         for controller in self.controllers:
-            mine = {r: o for r, o in self._overrides.items() if r in controller.relays}
+            overrides = self._overrides
+            mine = {r: o for r, o in overrides.items() if r in controller.relays} if overrides else {}
             decision = controller.decide(
                 self.states[controller.id], inputs, mine, now,
-                starting=starting, acks=frozenset(k for k in acks if k.startswith(f"{controller.id}/")),
+                starting=starting,
+                acks=frozenset(k for k in acks if k.startswith(f"{controller.id}/")) if acks else acks,
             )
             events += self._apply(controller, decision, now)
         self.calendar.run_pending(now)
         events += self.bank.check_feedback(now)
-        self._expire_overrides(now)
-        self._record(events)
-        if any(e.kind in CRITICAL_EVENTS for e in events) or monotonic_s - self._last_flush_s >= (
+        if self._overrides:
+            self._expire_overrides(now)
+        if events:
+            self._record(events)
+        if (events and any(e.kind in CRITICAL_EVENTS for e in events)) or monotonic_s - self._last_flush_s >= (
             self.config.agent.commit_interval_s
         ):
             self.flush(now, monotonic_s)
@@ -162,12 +172,11 @@ class Agent:
 
     def flush(self, now: datetime, monotonic_s: float) -> None:
         """Save controller states, meter totals and the status snapshot, then commit."""
-        for controller in self.controllers:
-            self._save(f"controller:{controller.id}", controller.state_to_dict(self.states[controller.id]))
+        summaries = {controller.id: self._save_controller(controller) for controller in self.controllers}
         for sensor_id, sensor in self.hardware.sensors.items():
             if isinstance(sensor, PulseMeter):
                 self._save(f"meter:{sensor_id}", {"total_l": sensor.total_l})
-        self.store.save_status(self.status_snapshot(now))
+        self.store.save_status(self._snapshot(now, summaries))
         self.store.commit()
         self._last_flush_s = monotonic_s
 
@@ -176,16 +185,50 @@ class Agent:
             self.store.save_state(key, value)
             self._saved[key] = value
 
+    def _save_controller(self, controller: Controller[Any]) -> Summary:
+        """Queue a controller's state if it changed since last saved; its mode and reason."""
+        state = self.states[controller.id]
+        known = self._saved_states.get(controller.id)
+        # States are immutable values: an equal state has the same dict as the one already saved.
+        if known is not None and (known[0] is state or known[0] == state):
+            return known[1]
+        key = f"controller:{controller.id}"
+        to_json = getattr(controller, "state_to_json", None)
+        if to_json is not None:
+            text = to_json(state, store_json)
+            if self._saved.get(key) != text:
+                self.store.save_state_json(key, text)
+                self._saved[key] = text
+            summary = self._summary(controller, state)
+        else:
+            value = controller.state_to_dict(state)
+            self._save(key, value)
+            summary = (value.get("mode"), value.get("reason"))
+        self._saved_states[controller.id] = (state, summary)
+        return summary
+
+    @staticmethod
+    def _summary(controller: Controller[Any], state: Any) -> Summary:
+        """A state's "mode" and "reason" as its state_to_dict gives them."""
+        summarize = getattr(controller, "state_summary", None)
+        if summarize is not None:
+            return summarize(state)
+        value = controller.state_to_dict(state)
+        return value.get("mode"), value.get("reason")
+
     def status_snapshot(self, now: datetime) -> dict[str, Any]:
         """What `hameau-edge status` shows, as the agent sees it now."""
+        return self._snapshot(now, {c.id: self._summary(c, self.states[c.id]) for c in self.controllers})
+
+    def _snapshot(self, now: datetime, summaries: Mapping[str, Summary]) -> dict[str, Any]:
         assert self.bank is not None
         controllers = {}
         for controller in self.controllers:
-            state = controller.state_to_dict(self.states[controller.id])
+            mode, reason = summaries[controller.id]
             controllers[controller.id] = {
                 "kind": type(controller).__name__.removesuffix("Controller").lower(),
-                "mode": state.get("mode"),
-                "reason": state.get("reason"),
+                "mode": mode,
+                "reason": reason,
             }
         interlocks: dict[str, str] = {}
         for per_controller in self.interlocks.values():

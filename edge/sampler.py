@@ -100,10 +100,12 @@ class Sampler:
         for key in wanted:
             sensor_id, _, name = key.partition(".")
             state = self.health.get(sensor_id)
-            if state is None or name not in state.readings:
+            reading = None if state is None else state.readings.get(name)
+            if state is None or reading is None:
                 result[key] = SensorInput(None, None, False)
                 continue
-            result[key] = SensorInput(state.readings[name].value if state.healthy else None, state.at, state.healthy)
+            healthy = state.healthy
+            result[key] = SensorInput(reading.value if healthy else None, state.at, healthy)
         return result
 
     def _accept(self, state: SensorHealth, readings: tuple[Reading, ...], now: datetime) -> list[Event]:
@@ -116,11 +118,13 @@ class Sampler:
         return self._set_ok(state, now)
 
     def _stuck_reading(self, state: SensorHealth, previous: dict[str, Reading], now: datetime) -> str | None:
+        unchanged_since = state.unchanged_since
         for name, r in state.readings.items():
             floor = STUCK_QUANTITIES.get(r.quantity)
-            old = previous.get(name)
-            if floor is None or old is None or old.value != r.value or r.value <= floor:
-                state.unchanged_since.pop(name, None)
+            old = None if floor is None else previous.get(name)
+            if old is None or old.value != r.value or r.value <= floor:
+                if unchanged_since:
+                    unchanged_since.pop(name, None)
                 continue
             since = state.unchanged_since.setdefault(name, now)
             stuck_for = now - since

@@ -60,7 +60,7 @@ class Recorder:
         """Account one step that started at `now` and lasted `dt_s`."""
         parts = self.world.parts
         elevation = self.world.sun_elevation_deg(now)
-        local = now.astimezone(self._tz)
+        local: datetime | None = None  # worked out only when a schedule is asked
         for cfg in self.config.lighting:
             circuit = self.circuits[cfg.id]
             on = parts.relay_energised(cfg.relay)
@@ -69,8 +69,10 @@ class Recorder:
             circuit.last_on = on
             circuit.on_s += dt_s if on else 0.0
             circuit.baseline_on_s += dt_s if elevation < SUNSET_ELEVATION_DEG else 0.0
-            if elevation < CIVIL_NIGHT_ELEVATION_DEG and not on and cfg.cutoff.active_at(local) is None:
-                circuit.dark_unlit_s += dt_s
+            if elevation < CIVIL_NIGHT_ELEVATION_DEG and not on:
+                local = local or now.astimezone(self._tz)
+                if cfg.cutoff.active_at(local) is None:
+                    circuit.dark_unlit_s += dt_s
         for cfg in self.config.heating:
             if cfg.id not in self._zone_of:
                 continue
@@ -78,8 +80,10 @@ class Recorder:
             temperature_c = self.world.zone_temperature_c(self._zone_of[cfg.id])
             zone.min_temperature_c = min(zone.min_temperature_c, temperature_c)
             zone.heater_on_s += dt_s if parts.relay_energised(cfg.relay) else 0.0
-            if cfg.schedule.period_at(local) is not None and temperature_c < cfg.comfort_c - cfg.hysteresis_c:
-                zone.comfort_missed_s += dt_s
+            if temperature_c < cfg.comfort_c - cfg.hysteresis_c:
+                local = local or now.astimezone(self._tz)
+                if cfg.schedule.period_at(local) is not None:
+                    zone.comfort_missed_s += dt_s
 
     def report(self, db_path: Path, start: datetime, end: datetime) -> dict[str, Any]:
         """The report, reading alarms and faults back from the agent's own database."""

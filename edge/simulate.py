@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,7 +59,9 @@ class Simulation:
 
     def step(self, dt_s: float = STEP_S) -> None:
         """Let `dt_s` of world time pass, then let the agent (if powered) take its tick."""
-        now = self.now
+        self._step(self.now, dt_s)
+
+    def _step(self, now: datetime, dt_s: float) -> None:
         self.world.update(now, dt_s)
         assert self.hardware.parts is not None
         self.hardware.parts.advance(dt_s)
@@ -70,17 +73,21 @@ class Simulation:
     def run_until(self, end: datetime, dt_s: float = STEP_S) -> None:
         """Step until `end`, cutting and restoring power as the world says."""
         cuts = sorted(self.spec.power_cuts, key=lambda c: c.start)
-        while self.now < end:
-            now = self.now
+        edges = sorted({c.start for c in cuts} | {c.end for c in cuts})
+        while (now := self.now) < end:
             cut = next((c for c in cuts if c.start <= now < c.end), None)
+            switched = (cut is None) == (self.agent is None)
             if cut is not None and self.agent is not None:
                 self.power_cut()
             elif cut is None and self.agent is None:
                 self.start_agent()
-            next_edge = min(
-                [c.start for c in cuts if c.start > now] + [c.end for c in cuts if c.end > now] + [end]
-            )
-            self.step(min(dt_s, max(1.0, (next_edge - now).total_seconds())))
+            later = bisect.bisect_right(edges, now)
+            next_edge = min(edges[later], end) if later < len(edges) else end
+            step_s = min(dt_s, max(1.0, (next_edge - now).total_seconds()))
+            if switched:
+                self.step(step_s)  # booting reads the sensors, which takes simulated time
+            else:
+                self._step(now, step_s)
 
     def close(self) -> None:
         """Stop the agent cleanly and release the simulated box."""

@@ -190,6 +190,10 @@ class Store:
         """Queue a state (controller state, meter totals) to replace the stored one at the next commit."""
         self._states[key] = to_json(value)
 
+    def save_state_json(self, key: str, text: str) -> None:
+        """Queue a state already encoded as JSON text (what save_state would write for it)."""
+        self._states[key] = text
+
     def save_status(self, snapshot: Mapping[str, Any]) -> None:
         """Queue the agent's status snapshot (the one `hameau-edge status` shows)."""
         self._status = to_json(snapshot)

@@ -178,9 +178,13 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def to_json(value: Mapping[str, Any]) -> str:
+#: One encoder for every data column (json.dumps would build a new one per call).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def to_json(value: Any) -> str:
     """Compact JSON for a data column (datetimes as ISO strings)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return _ENCODER.encode(value)
 
 
 def event_row(event: Event) -> tuple[float, str, str, str, str]:

@@ -28,7 +28,7 @@ MEASUREMENTS: Mapping[int, tuple[str, bool]] = MappingProxyType({
 TYPICAL_TIME_S = MappingProxyType({"high": 0.120, "high2": 0.120, "low": 0.016})  # at MTreg 69
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Measurement:
     resolution: str
     one_time: bool

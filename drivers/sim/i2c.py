@@ -141,11 +141,11 @@ class SimI2CBus:
         """Run smbus2.i2c_msg messages in order, filling the buffers of read messages."""
         with self._lock:
             for msg in i2c_msgs:
+                length = msg.len
                 if msg.flags & I2C_M_RD:
-                    data = self._read(msg.addr, msg.len)
-                    ctypes.memmove(msg.buf, data, msg.len)
+                    ctypes.memmove(msg.buf, self._read(msg.addr, length), length)
                 else:
-                    self._write(msg.addr, ctypes.string_at(msg.buf, msg.len))
+                    self._chip(msg.addr).write(ctypes.string_at(msg.buf, length))
 
     # raw transactions ---------------------------------------------------------------
 

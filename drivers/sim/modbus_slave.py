@@ -21,6 +21,8 @@ Fault = None | str | tuple[str, int]
 
 #: Function codes the simulated slaves serve.
 READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE = 3, 4, 6, 16
+_FLOAT32 = struct.Struct(">f")
+_WORDS = struct.Struct(">HH")
 #: Silence after which a partial frame is taken as complete (3.5 characters, generously).
 FRAME_GAP_S = 0.02
 
@@ -185,12 +187,25 @@ class _SimEastronMeter(SimRegisterDevice):
 
     def __init__(self, values: Mapping[str, float]) -> None:
         super().__init__(_float_meter_tables(self.INPUT_SPANS), max_registers_per_read=EASTRON_MAX_REGISTERS_PER_READ)
+        self._encoded: dict[str, tuple[float, int, int]] = {}
         for name, value in values.items():
             setattr(self, name, float(value))
 
     def _refresh(self) -> None:
+        # Called on every read: rewrite only the registers whose words differ from the value's, and
+        # skip encoding a value still the very object encoded last time.
+        table = self._tables["input"]
+        encoded = self._encoded
         for name, address in self.FLOAT_REGISTERS.items():
-            self.set_float32("input", address, getattr(self, name))
+            value = getattr(self, name)
+            last = encoded.get(name)
+            if last is not None and last[0] is value:
+                high, low = last[1], last[2]
+            else:
+                high, low = _WORDS.unpack(_FLOAT32.pack(value))
+                encoded[name] = (value, high, low)
+            if table.get(address) != high or table.get(address + 1) != low:
+                self.set_registers("input", address, [high, low])
 
 
 class SimSDM120(_SimEastronMeter):

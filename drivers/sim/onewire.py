@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ class _SimDS18B20:
     fault: str | None = None
     plugged: bool = True
     written: tuple[bytes, bytes] | None = None
+    #: The temperature register behind `written` when it was written without a fault.
+    written_raw: int | None = None
 
 
 def scratchpad_for(temperature_c: float, resolution_bits: int = 12) -> bytes:
@@ -50,6 +53,17 @@ def w1_slave_text(received: bytes, last_good: bytes) -> str:
     first = "".join(f"{b:02x} " for b in received) + f": crc={crc:02x} {verdict}\n"
     second = "".join(f"{b:02x} " for b in shown) + f"t={kernel_t_milli_c(raw)}\n"
     return first + second
+
+
+def _write_text(path: str, text: str) -> None:
+    # What Path.write_text does for these ASCII files, in fewer system calls.
+    data = text.encode("ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 class SimW1Tree:
@@ -85,11 +99,17 @@ class SimW1Tree:
 
     def set_temperature(self, rom_id: str, temperature_c: float) -> None:
         """Change the temperature the sensor measures (any value its register can hold)."""
-        temperature_c_to_raw(temperature_c)
+        raw = temperature_c_to_raw(temperature_c)
         device = self._device(rom_id)
         device.temperature_c = temperature_c
-        if device.plugged and device.written is not None and device.written[0] == self._received(rom_id):
-            return  # the register holds the same bytes: the kernel would show the same files
+        if device.plugged and device.written is not None:
+            if device.fault is None and device.written_raw is not None:
+                if device.resolution_bits != 12:
+                    raw = temperature_c_to_raw(temperature_c, device.resolution_bits)
+                if raw == device.written_raw:
+                    return  # same register, same scratchpad: the kernel would show the same files
+            elif device.written[0] == self._received(rom_id):
+                return
         self._write_device(rom_id)
 
     def set_fault(self, rom_id: str, kind: str | None) -> None:
@@ -132,6 +152,7 @@ class SimW1Tree:
         device = self._devices[rom_id]
         directory = self.master / rom_id
         link = self.root / rom_id
+        device.written_raw = None
         if not device.plugged:
             device.written = None
             if link.is_symlink():
@@ -149,9 +170,11 @@ class SimW1Tree:
         if crc8_maxim(received[:8]) == received[8]:
             self._last_good[rom_id] = received
         raw = received[0] | received[1] << 8
-        (directory / "w1_slave").write_text(w1_slave_text(received, self._last_good[rom_id]))
-        (directory / "temperature").write_text(f"{kernel_t_milli_c(raw)}\n")
+        _write_text(os.path.join(directory, "w1_slave"), w1_slave_text(received, self._last_good[rom_id]))
+        _write_text(os.path.join(directory, "temperature"), f"{kernel_t_milli_c(raw)}\n")
         device.written = (received, self._last_good[rom_id])
+        if device.fault is None:
+            device.written_raw = temperature_c_to_raw(device.temperature_c, device.resolution_bits)
 
     def _write_master(self) -> None:
         plugged = [rom for rom, device in self._devices.items() if device.plugged]

@@ -101,9 +101,19 @@ class SunTracker:
         self._day_index: int | None = None
         self._start = SunDay(0.0, 0.0)
         self._end = SunDay(0.0, 0.0)
+        # The world and the report both ask for each simulated instant: remember the last answer.
+        self._last: tuple[float, float] | None = None
 
     def elevation_deg(self, ts_s: float) -> float:
         """Apparent sun elevation (with refraction) at a Unix time, in degrees."""
+        last = self._last
+        if last is not None and last[0] == ts_s:
+            return last[1]
+        elevation = self._elevation_deg(ts_s)
+        self._last = (ts_s, elevation)
+        return elevation
+
+    def _elevation_deg(self, ts_s: float) -> float:
         day_index = int(ts_s // DAY_S)
         if day_index != self._day_index:
             self._day_index = day_index

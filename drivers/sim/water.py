@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from drivers.sim.weather import DAY_S, HOUR_S, gauss, uniform
+from drivers.sim.weather import DAY_S, HOUR_S, gauss_of, stream_key, uniform
 from drivers.sim.world_spec import BurstSpec, LeakSpec, MeterSpec
 
 #: Use above the night minimum, hour by hour (value at each hour o'clock, linear in between).
@@ -64,6 +64,7 @@ class MeterModel:
             (b.start.timestamp(), b.end.timestamp(), b.rate_lph) for b in bursts if b.meter == spec.sensor
         )
         self._noise = spec.noise_pct / 100.0
+        self._noise_key = stream_key(seed, stream)
         self._day: int | None = None
         self._night_lph = 0.0
         self._day_extra_lph = 0.0
@@ -96,7 +97,7 @@ class MeterModel:
         base = self._night_lph + self._day_extra_lph * shape
         if base <= 0.0:
             return 0.0
-        return max(0.0, base * (1.0 + self._noise * gauss(self.seed, self.stream, int(ts_s // 60.0))))
+        return max(0.0, base * (1.0 + self._noise * gauss_of(self._noise_key, int(ts_s // 60.0))))
 
     def leak_lph(self, ts_s: float) -> float:
         """Flow lost through leaks at a Unix time."""

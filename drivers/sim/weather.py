@@ -55,15 +55,30 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+def stream_key(seed: int, stream: int) -> int:
+    """What uniform and gauss draw from for (seed, stream): work it out once for a stream drawn often."""
+    return _mix((seed * 0x100000001B3 + stream) & _MASK64)
+
+
 def uniform(seed: int, stream: int, index: int) -> float:
     """A reproducible number in [0, 1) for (seed, stream, index): random access, no state."""
-    return (_mix(_mix((seed * 0x100000001B3 + stream) & _MASK64) ^ (index & _MASK64)) >> 11) / 9007199254740992.0
+    return uniform_of(stream_key(seed, stream), index)
+
+
+def uniform_of(key: int, index: int) -> float:
+    """uniform(seed, stream, index) from stream_key(seed, stream)."""
+    return (_mix(key ^ (index & _MASK64)) >> 11) / 9007199254740992.0
 
 
 def gauss(seed: int, stream: int, index: int) -> float:
     """A reproducible standard normal number for (seed, stream, index) (Box-Muller)."""
-    u1 = 1.0 - uniform(seed, stream, 2 * index)
-    u2 = uniform(seed, stream, 2 * index + 1)
+    return gauss_of(stream_key(seed, stream), index)
+
+
+def gauss_of(key: int, index: int) -> float:
+    """gauss(seed, stream, index) from stream_key(seed, stream)."""
+    u1 = 1.0 - uniform_of(key, 2 * index)
+    u2 = uniform_of(key, 2 * index + 1)
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 

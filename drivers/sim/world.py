@@ -137,6 +137,9 @@ class World:
                     self.parts.plug(fault.sensor)
 
     def _faulted(self, key: str, value: float, ts: float, noise: float, relative: bool = False) -> float:
+        if not self._active:
+            self._last[key] = value
+            return value
         sensor = key.partition("#")[0]
         fault = self._active.get(sensor)
         if fault is None or fault.kind == "unplugged":

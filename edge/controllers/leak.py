@@ -37,7 +37,7 @@ Design (pure: same state, inputs and time give the same decision):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -95,6 +95,7 @@ class LeakController:
             spread_floor_lph=max(config.min_detectable_lph, step_lph) / 2.0,
             step_lph=step_lph,
         )
+        self._json: leak_state.StateJson | None = None
 
     @property
     def relays(self) -> tuple[str, ...]:
@@ -122,6 +123,16 @@ class LeakController:
     def state_from_dict(self, data: Mapping[str, Any]) -> LeakState:
         """Inverse of state_to_dict."""
         return leak_state.state_from_dict(data)
+
+    def state_to_json(self, state: LeakState, dumps: Callable[[Any], str]) -> str:
+        """`dumps(state_to_dict(state))`, without re-encoding the nights every tick (the agent saves it often)."""
+        if self._json is None or self._json.dumps is not dumps:
+            self._json = leak_state.StateJson(dumps)
+        return self._json.encode(state)
+
+    def state_summary(self, state: LeakState) -> tuple[str, str]:
+        """The state's "mode" and "reason", as state_to_dict gives them (for the status snapshot)."""
+        return state.mode, state.reason
 
     # -- calendar job -------------------------------------------------------------------------
     def run_job(self, name: str, state: LeakState, now: datetime) -> Decision[LeakState]:
@@ -165,8 +176,9 @@ class LeakController:
             assert reading.value is not None
             at = (reading.at or now).timestamp()
             state = self._take_sample(state, at, float(reading.value), now, events)
-            state = replace(state, faulted=False)
-        else:
+            if state.faulted:
+                state = replace(state, faulted=False)
+        elif not state.faulted:
             state = replace(state, faulted=True)
         assert state.analysed_through is not None
         if latest.isoformat() > state.analysed_through:
@@ -183,7 +195,7 @@ class LeakController:
     ) -> LeakState:
         before = state.track
         result = ingest(before, at, total_l, self.meter_params, state.analysed_through)
-        state = replace(state, track=result.track)
+        state = state.with_track(result.track)
         if result.kind == "backwards":
             events.append(Event("fault", self.id, f"meter {self.config.meter} total went back from "
                                 f"{before.last_total_l:.1f} L to {total_l:.1f} L (meter replaced or reset): "
@@ -366,6 +378,8 @@ class LeakController:
                                 {"relay": relay, "on": on, "valve": word, "mode": state.mode,
                                  "flow_lph": state.track.flow_lph}))
         command = RelayCommand(relay, on, f"valve {word}: {why}")
+        if state.valve_closed == closed and state.override_note == note:
+            return (command,), state
         return (command,), replace(state, valve_closed=closed, override_note=note)
 
     # -- status -------------------------------------------------------------------------------
@@ -382,5 +396,7 @@ class LeakController:
             mode = "watching"
             reason = (f"night flow baseline {state.baseline_lph:.1f} L/h (spread {state.spread_lph:.1f}), "
                       f"CUSUM {state.detector.cusum:.1f} of {self.config.cusum_h:g}")
+        if mode == state.mode and reason == state.reason:
+            return state
         return replace(state, mode=mode, reason=reason)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,8 @@ SMALL_SAMPLE_WIDENING = 3.0
 QUARANTINE_NIGHTS = 7
 #: How many recent nights a night-flow alarm shows as evidence.
 EVIDENCE_NIGHTS = 14
+#: Night bounds remembered by NightWindows (a few days around now are asked for).
+BOUNDS_KEPT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +53,27 @@ class NightWindows:
     end: time
     bucket_s: float
     tz: ZoneInfo
+    #: Bounds of the nights asked for lately, the last span of time found inside one night window or
+    #: between two (start, end, night or None), and the span over which latest_ended gives the same
+    #: night: pure functions of the fields above, remembered because they are asked every tick.
+    _bounds: dict[date, tuple[float, float]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _span: list[tuple[float, float, date | None]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+    _latest: list[tuple[float, float, date]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def bounds(self, night: date) -> tuple[float, float]:
         """Epoch seconds of the start and end of the night that ends on local date `night`."""
-        start_day = night if self.start < self.end else night - timedelta(days=1)
-        start = datetime.combine(start_day, self.start, self.tz).astimezone(UTC)
-        end = datetime.combine(night, self.end, self.tz).astimezone(UTC)
-        return start.timestamp(), end.timestamp()
+        found = self._bounds.get(night)
+        if found is None:
+            start_day = night if self.start < self.end else night - timedelta(days=1)
+            start = datetime.combine(start_day, self.start, self.tz).astimezone(UTC)
+            end = datetime.combine(night, self.end, self.tz).astimezone(UTC)
+            found = start.timestamp(), end.timestamp()
+            if len(self._bounds) >= BOUNDS_KEPT:
+                self._bounds.clear()
+            self._bounds[night] = found
+        return found
 
     def buckets(self, night: date) -> tuple[tuple[float, float], ...]:
         """The buckets of a night (the last one shorter when a DST change shortens the night)."""
@@ -67,19 +83,39 @@ class NightWindows:
 
     def latest_ended(self, now: datetime) -> date:
         """The local date of the most recent night whose window has ended at `now`."""
+        now_s = now.timestamp()
+        if self._latest:
+            ended_s, next_end_s, night = self._latest[0]
+            if ended_s <= now_s < next_end_s:
+                return night
         today = now.astimezone(self.tz).date()
-        if self.bounds(today)[1] <= now.timestamp():
-            return today
-        return today - timedelta(days=1)
+        night = today if self.bounds(today)[1] <= now_s else today - timedelta(days=1)
+        # The answer stays the same until the next night ends.
+        self._latest[:] = [(self.bounds(night)[1], self.bounds(night + timedelta(days=1))[1], night)]
+        return night
 
     def overlapping(self, t0_s: float, t1_s: float) -> date | None:
         """The night (its end date) whose window overlaps the interval [t0, t1], if any."""
+        if self._span:
+            lo, hi, night = self._span[0]
+            # Within one window (t0 < t1), or between two: the same answer as the last time.
+            if lo <= t0_s and t1_s <= hi and (night is None or t0_s < t1_s):
+                return night
         local = datetime.fromtimestamp(t1_s, UTC).astimezone(self.tz).date()
-        for night in (local, local + timedelta(days=1), local - timedelta(days=1)):
+        nights = (local, local + timedelta(days=1), local - timedelta(days=1))
+        for night in nights:
             start_s, end_s = self.bounds(night)
             if start_s < t1_s and end_s > t0_s:
+                self._remember_span(start_s, end_s, night)
                 return night
+        ended = [end_s for end_s in (self.bounds(n)[1] for n in nights) if end_s <= t0_s]
+        starting = [start_s for start_s in (self.bounds(n)[0] for n in nights) if start_s >= t1_s]
+        if ended and starting:
+            self._remember_span(max(ended), min(starting), None)
         return None
+
+    def _remember_span(self, lo: float, hi: float, night: date | None) -> None:
+        self._span[:] = [(lo, hi, night)]
 
 
 def spread_volume(
