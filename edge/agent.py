@@ -70,14 +70,14 @@ class Agent:
         self._saved: dict[str, Any] = {}
         self._saved_states: dict[str, tuple[Any, Summary]] = {}
         self._wanted_inputs = frozenset(name for c in self.controllers for name in c.inputs)
-        self._started_at: datetime | None = None
+        self._started_iso: str | None = None  # when start() ran, as the status shows it
         self._tz = ZoneInfo(config.device.timezone)
         self._version = version("hameau")
 
     def start(self) -> None:
         """Claim the relays, restore what survived the last run, and decide for now at once."""
         now = self.clock.now()
-        self._started_at = now
+        self._started_iso = now.isoformat()
         self.bank = RelayBank(self.hardware.open_relays(), self.config.actuators)
         previous = self.store.load_state(AGENT_STATE_KEY) or {}
         for controller in self.controllers:
@@ -237,7 +237,7 @@ class Agent:
             "at": now.isoformat(),
             "agent": {
                 "pid": os.getpid(),
-                "started_at": self._started_at.isoformat() if self._started_at else None,
+                "started_at": self._started_iso,
                 "version": self._version,
             },
             "sensors": {h.config.id: h.snapshot() for h in self.sampler},

@@ -32,6 +32,8 @@ class SensorHealth:
     fault_code: str | None = None
     next_due_s: float = 0.0
     unchanged_since: dict[str, datetime] = field(default_factory=dict)
+    #: `at` and its ISO text, written in every status snapshot until the sensor is read again.
+    _at_text: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def healthy(self) -> bool:
@@ -40,9 +42,15 @@ class SensorHealth:
 
     def snapshot(self) -> dict[str, object]:
         """The part of the status snapshot for this sensor."""
+        at, at_text = self.at, None
+        if at:
+            known = self._at_text
+            if known is None or known[0] is not at:
+                known = self._at_text = (at, at.isoformat())
+            at_text = known[1]
         return {
             "readings": {r.name: {"value": r.value, "unit": r.unit} for r in self.readings.values()},
-            "at": self.at.isoformat() if self.at else None,
+            "at": at_text,
             "health": self.health,
             "fault": self.fault,
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 import zoneinfo
 from datetime import datetime
 
@@ -46,6 +48,8 @@ class World:
         self.metered_volume_l = dict.fromkeys(self.meters, 0.0)
         self.energy_kwh = {e.sensor: 0.0 for e in spec.energy_meters}
         self._faults = tuple((f.start.timestamp(), f.end.timestamp(), f) for f in spec.faults)
+        self._fault_edges = sorted({edge for start, end, _ in self._faults for edge in (start, end)})
+        self._quiet = (math.inf, -math.inf)  # a span of time in which _update_faults has nothing to do
         self._cuts = tuple((c.start.timestamp(), c.end.timestamp(), c) for c in spec.power_cuts)
         self._active: dict[str, FaultSpec] = {}
         self._last: dict[str, float] = {}
@@ -118,6 +122,9 @@ class World:
     # ---- faults ---------------------------------------------------------------------------
 
     def _update_faults(self, ts: float) -> None:
+        quiet_from, quiet_until = self._quiet
+        if quiet_from <= ts < quiet_until:
+            return  # no fault starts or ends in this span, and the last pass left nothing to do
         for start, end, fault in self._faults:
             active = start <= ts < end
             current = self._active.get(fault.sensor)
@@ -135,6 +142,12 @@ class World:
                 self._stuck.pop(fault.sensor + "#rh", None)
                 if fault.kind == "unplugged":
                     self.parts.plug(fault.sensor)
+        settled = all(not start <= ts < end or fault.sensor in self._active for start, end, fault in self._faults)
+        edges = self._fault_edges
+        later = bisect.bisect_right(edges, ts)
+        self._quiet = (math.inf, -math.inf)
+        if settled:
+            self._quiet = (edges[later - 1] if later else -math.inf, edges[later] if later < len(edges) else math.inf)
 
     def _faulted(self, key: str, value: float, ts: float, noise: float, relative: bool = False) -> float:
         if not self._active:
