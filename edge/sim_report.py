@@ -131,8 +131,8 @@ class Recorder:
                     i.start <= datetime.fromisoformat(a["raised_at"]) < (i.end or end) + LEAK_GRACE for i in incidents
                 )
             ]
-            result[cfg.id] = {
-                "meter": cfg.meter,
+            result[cfg.meter] = {
+                "watch": cfg.id,
                 "alarms": alarms,
                 "incidents": detections,
                 "false_alarms": len(false_alarms),
@@ -190,8 +190,9 @@ def format_report(report: dict[str, Any]) -> str:
             f"clock ({saved:.0f} % saved), dark and unlit outside the cut-off {c['dark_unlit_minutes']:g} min, "
             f"{c['switches']} switchings"
         )
-    for lid, leak in report["leak"].items():
-        lines.append(f"leak {lid} on {leak['meter']}: {len(leak['alarms'])} alarm(s), {leak['false_alarms']} false")
+    for meter, leak in report["leak"].items():
+        count = len(leak["alarms"])
+        lines.append(f"leak watch {leak['watch']} on {meter}: {count} alarm(s), {leak['false_alarms']} false")
         for incident in leak["incidents"]:
             found = incident["detected_after_h"]
             when = "never detected" if found is None else f"detected after {found:g} h"

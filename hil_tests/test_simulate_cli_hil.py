@@ -1,0 +1,35 @@
+"""`hameau-edge simulate --json` through the command line: the report's shape and figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_simulate_json_report_has_the_documented_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    world = (EXAMPLES / "village-hall-world.toml").read_text(encoding="utf-8")
+    world = world.replace('start = "2026-01-01T00:00"', 'start = "2026-01-13T12:00"', 1)
+    path = tmp_path / "world.toml"
+    path.write_text(world, encoding="utf-8")
+    code = main([
+        "simulate", "--config", str(EXAMPLES / "village-hall.toml"), "--world", str(path), "--days", "2", "--json",
+    ])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    lighting = report["lighting"]["street-main"]
+    assert set(lighting) == {"on_hours", "baseline_on_hours", "dark_unlit_minutes", "switches"}
+    assert 0 < lighting["on_hours"] < lighting["baseline_on_hours"] <= 2 * 24
+    # The 45 min power cut at 22:00 on the 14th leaves the street dark outside the cut-off.
+    assert 40 <= lighting["dark_unlit_minutes"] <= 75
+    leak = report["leak"]["water-main"]
+    assert leak["watch"] == "leak-hall" and leak["alarms"] == [] and leak["false_alarms"] == 0
+    assert set(report["heating"]["hall"]) == {"min_temperature_c", "comfort_minutes_missed", "heater_on_hours"}
+    assert report["heating"]["hall"]["min_temperature_c"] > 7.0
+    assert isinstance(report["faults"], list)
+    assert report["days"] == 2 and report["run_s"] > 0
