@@ -20,6 +20,7 @@ class SimClock:
         self._now_s = start_s
         self._epoch = epoch
         self._lock = threading.Lock()
+        self._wall: tuple[float, datetime] | None = None  # the last now(), kept while time stands still
 
     def monotonic(self) -> float:
         """Current simulated time in seconds."""
@@ -29,7 +30,10 @@ class SimClock:
     def now(self) -> datetime:
         """Current simulated wall time (timezone-aware, UTC)."""
         with self._lock:
-            return (self._epoch + timedelta(seconds=self._now_s)).astimezone(UTC)
+            wall = self._wall
+            if wall is None or wall[0] != self._now_s:
+                wall = self._wall = (self._now_s, (self._epoch + timedelta(seconds=self._now_s)).astimezone(UTC))
+            return wall[1]
 
     def sleep(self, duration_s: float) -> None:
         """Advance simulated time by `duration_s` (negative durations are ignored)."""
