@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,14 +39,22 @@ def _agent(config: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(script), "run", "--config", str(config)], stderr=subprocess.PIPE)
 
 
+def _sim_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("hameau-*")) | set(Path("/dev/shm").glob("hameau-*"))
+
+
 @pytest.fixture
 def agents() -> Iterator[list[subprocess.Popen[bytes]]]:
+    before = _sim_dirs()
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for process in started:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+    # A killed agent cannot remove its simulated parts' temporary folders: do it for it.
+    for leftover in _sim_dirs() - before:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _state(db: Path, key: str) -> dict | None:
