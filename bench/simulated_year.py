@@ -22,11 +22,11 @@ from drivers.sim import ram_tempdir
 from drivers.sim.clock import SimClock
 from drivers.sim.world import World
 from drivers.sim.world_spec import LeakSpec, WorldSpec
-from edge.config import load_config
-from edge.sim_hardware import open_simulated_hardware
-from edge.simulate import STEP_S, open_simulation
-from edge.store import Store
-from edge.world_config import load_world
+from edge.config.loader import load_config
+from edge.simulation.hardware import open_simulated_hardware
+from edge.simulation.simulate import STEP_S, open_simulation
+from edge.simulation.world_file import load_world
+from edge.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "examples" / "village-hall.toml"

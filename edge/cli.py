@@ -1,4 +1,7 @@
-"""`hameau-edge`: the box's command line (agent, simulation, config check, wiring probe, technician)."""
+"""`hameau-edge`: the box's command line (agent, simulation, config check, wiring probe, technician).
+
+This is the composition root: only here is a box built on its real buses or on simulated ones.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ import logging
 import sys
 from importlib.metadata import version
 
-from edge.cli_technician import add_technician_commands, run_technician
-from edge.config import ConfigError, load_config
-from edge.config_model import BoxConfig
+from edge.config.box import BoxConfig
+from edge.config.loader import ConfigError, load_config
+from edge.hardware.assembly import Hardware
+from edge.technician.commands import add_technician_commands, run_technician
 
 EXIT_OK = 0
 EXIT_FAULTS = 1
@@ -72,21 +76,36 @@ def _load(path: str) -> BoxConfig | None:
 
 
 def _run(path: str) -> int:
-    from edge.run import run_agent
-
     config = _load(path)
     if config is None:
         return EXIT_CONFIG
     logging.getLogger("hameau").setLevel(logging.INFO)
+    if config.simulation.enabled:
+        from edge.simulation.live import run_simulated_agent
+
+        return run_simulated_agent(config)
+    from edge.runtime.live import run_agent
+
     return run_agent(config)
+
+
+def _open_hardware(config: BoxConfig) -> Hardware:
+    """The box's hardware: simulated buses and twins when its config says so, its real buses otherwise."""
+    if config.simulation.enabled:
+        from edge.simulation.hardware import open_simulated_hardware
+
+        return open_simulated_hardware(config)
+    from edge.hardware.buses import open_hardware
+
+    return open_hardware(config)
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from edge.sim_report import format_report
-    from edge.simulate import simulate
-    from edge.world_config import load_world
+    from edge.simulation.report import format_report
+    from edge.simulation.simulate import simulate
+    from edge.simulation.world_file import load_world
 
     config = _load(args.config)
     if config is None:
@@ -122,13 +141,12 @@ def _check_config(path: str) -> int:
 
 
 def _probe(path: str, *, as_json: bool, pulse_window_s: float) -> int:
-    from edge.hardware import open_hardware
-    from edge.probe import format_probe, run_probe
+    from edge.technician.probe import format_probe, run_probe
 
     config = _load(path)
     if config is None:
         return EXIT_CONFIG
-    with open_hardware(config) as hardware:
+    with _open_hardware(config) as hardware:
         report = run_probe(hardware, pulse_window_s=pulse_window_s)
     if as_json:
         print(json.dumps(report, ensure_ascii=False))

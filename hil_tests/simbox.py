@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from edge.config import load_config
-from edge.config_model import BoxConfig
-from edge.simulate import Simulation, open_simulation
-from edge.store import Store
-from edge.world_config import load_world
+from edge.config.box import BoxConfig
+from edge.config.loader import load_config
+from edge.simulation.simulate import Simulation, open_simulation
+from edge.simulation.world_file import load_world
+from edge.storage.store import Store
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HALL = EXAMPLES / "village-hall.toml"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from simbox import HALL_ZONE, box_run, local
 
-from edge.technician import set_relay
+from edge.technician.reports import set_relay
 
 COLD_SNAP = """
 [site]

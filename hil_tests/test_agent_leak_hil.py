@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from simbox import INLET, box_run, local
 
-from edge.technician import ack_alarm, set_relay
+from edge.technician.reports import ack_alarm, set_relay
 
 #: A public building's box reduced to its 1 L/pulse water meter and leak watch.
 BUILDING_BOX = """

@@ -9,7 +9,7 @@ from astral import Observer
 from astral.sun import sun
 from simbox import HALL_ZONE, PARIS, box_run, local
 
-from edge.technician import set_relay
+from edge.technician.reports import set_relay
 
 HALL_SITE = Observer(latitude=45.187, longitude=5.726)
 

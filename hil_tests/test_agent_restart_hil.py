@@ -19,7 +19,7 @@ import pytest
 
 from drivers.sim.clock import SimClock
 from edge.cli import main
-from edge.store import Store
+from edge.storage.store import Store
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "village-hall.toml"
 

@@ -12,16 +12,17 @@ from pathlib import Path
 import pytest
 
 from edge.cli import main
-from edge.config import load_config
-from edge.hardware import Hardware, open_hardware
-from edge.probe import format_probe, run_probe
+from edge.config.loader import load_config
+from edge.hardware.assembly import Hardware
+from edge.simulation.hardware import open_simulated_hardware
+from edge.technician.probe import format_probe, run_probe
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "village-hall.toml"
 
 
 @pytest.fixture
 def hardware() -> Iterator[Hardware]:
-    hw = open_hardware(load_config(EXAMPLE))
+    hw = open_simulated_hardware(load_config(EXAMPLE))
     try:
         yield hw
     finally:

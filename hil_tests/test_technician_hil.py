@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from edge.cli import main
-from edge.store import Store
+from edge.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "village-hall.toml"
@@ -212,7 +212,7 @@ CHILD = textwrap.dedent("""
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
     from drivers.reading import reading
-    from edge.store import Store
+    from edge.storage.store import Store
 
     store = Store(Path(sys.argv[1]), commit_interval_s=3600, monotonic=time.monotonic)
     t0 = datetime(2026, 1, 10, tzinfo=UTC)

@@ -13,10 +13,10 @@ import pytest
 from drivers.errors import NotPluggedError
 from drivers.sim.clock import SimClock
 from drivers.sim.world import World
-from edge.config import load_config
-from edge.hardware import Hardware
-from edge.sim_hardware import open_simulated_hardware
-from edge.world_config import load_world
+from edge.config.loader import load_config
+from edge.hardware.assembly import Hardware
+from edge.simulation.hardware import open_simulated_hardware
+from edge.simulation.world_file import load_world
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PARIS = ZoneInfo("Europe/Paris")

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from edge.config_model import DeviceConfig
-from edge.controllers.base import Decision, Event, Override, SensorInput
-from edge.controllers.leak import LeakController
-from edge.controllers.leak_config import LeakConfig
-from edge.controllers.leak_state import LeakState
+from edge.config.model import DeviceConfig
+from edge.controllers.base import Decision, SensorInput
+from edge.controllers.events import Event
+from edge.controllers.leak.config import LeakConfig
+from edge.controllers.leak.controller import LeakController
+from edge.controllers.leak.state import LeakState
+from edge.controllers.overrides import Override
 
 TZ = ZoneInfo("Europe/Paris")
 DEVICE = DeviceConfig(id="mairie", name="", latitude=45.2, longitude=5.7, timezone="Europe/Paris")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from edge.calendar import ScheduleCalendar, SimCalendar
-from edge.clock import SystemClock
+from edge.runtime.calendar import ScheduleCalendar, SimCalendar
+from edge.runtime.clock import SystemClock
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import ConfigError, load_config
-from edge.config_model import (
-    BH1750Config,
-    ModbusBusConfig,
-    ModbusMeterConfig,
-    PulseMeterConfig,
-    RelayConfig,
-)
+from edge.config.buses import ModbusBusConfig
+from edge.config.loader import ConfigError, load_config
+from edge.parts.bh1750.config import BH1750Config
+from edge.parts.modbus_meter.config import ModbusMeterConfig
+from edge.parts.pulse_meter.config import PulseMeterConfig
+from edge.parts.relay.config import RelayConfig
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "village-hall.toml"
 
@@ -82,7 +80,8 @@ def test_config_example_loads_into_frozen_dataclasses() -> None:
     assert config.device.id == "saint-aubin-mairie"
     assert config.simulation.enabled
     kinds = {type(s).__name__ for s in config.sensors}
-    assert {"BH1750Config", "PulseMeterConfig", "DS18B20Config", "SDM120Config"} <= kinds
+    assert {"BH1750Config", "PulseMeterConfig", "DS18B20Config", "EastronConfig"} <= kinds
+    assert {s.driver for s in config.sensors} >= {"bh1750", "pulse_meter", "ds18b20", "sdm120"}
     assert len(config.actuators) == 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.device.id = "other"  # type: ignore[misc]

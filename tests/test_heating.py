@@ -9,10 +9,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from edge.config_model import DeviceConfig
-from edge.controllers.base import Decision, Override, SensorInput
-from edge.controllers.heating import HeatingController, HeatingState, thermostat
-from edge.controllers.heating_config import ComfortPeriod, HeatingConfig, WeeklySchedule
+from edge.config.model import DeviceConfig
+from edge.controllers.base import Decision, SensorInput
+from edge.controllers.heating.config import ComfortPeriod, HeatingConfig, WeeklySchedule
+from edge.controllers.heating.controller import HeatingController, HeatingState, thermostat
+from edge.controllers.overrides import Override
 
 PARIS = ZoneInfo("Europe/Paris")
 DEVICE = DeviceConfig("saint-aubin-mairie", "Mairie", 45.187, 5.726, "Europe/Paris")

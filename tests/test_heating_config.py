@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 
-from edge.config_model import BH1750Config, DeviceConfig, RelayConfig, SHT31Config
-from edge.config_reader import Problems, Table
-from edge.controllers.base import ConfigContext
-from edge.controllers.heating_config import ComfortPeriod, HeatingConfig, WeeklySchedule, parse_heating
+from edge.config.model import DeviceConfig
+from edge.config.reader import Problems, Table
+from edge.controllers.fields import ConfigContext
+from edge.controllers.heating.config import ComfortPeriod, HeatingConfig, WeeklySchedule, parse_heating
+from edge.parts.bh1750.config import BH1750Config
+from edge.parts.relay.config import RelayConfig
+from edge.parts.sht31.config import SHT31Config
 
 CTX = ConfigContext(
     device=DeviceConfig("box", "Box", 45.187, 5.726, "Europe/Paris"),
@@ -79,7 +82,7 @@ def test_heating_config_names_unknown_relay_and_wrong_sensor() -> None:
     assert config is None
     assert problems == {
         "heating[0].relay": "no relay 'boiler' under [[actuators]] (declared: hall-heating)",
-        "heating[0].thermometer": "sensor 'lux-roof' is not a thermometer (needs a ds18b20 or sht31)",
+        "heating[0].thermometer": "sensor 'lux-roof' is not a thermometer: it gives no temperature_c (needs a ds18b20 or sht31)",
     }
     _, missing = _parse({"id": "hall", "relay": "hall-heating"})
     assert missing == {"heating[0].thermometer": "missing; expected a string"}

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.config_model import DeviceConfig
-from edge.controllers.base import Decision, Override, SensorInput
-from edge.controllers.heating import HeatingController, HeatingState
-from edge.controllers.heating_config import ComfortPeriod, HeatingConfig, WeeklySchedule
-from edge.controllers.heating_preheat import (
+from edge.config.model import DeviceConfig
+from edge.controllers.base import Decision, SensorInput
+from edge.controllers.heating.config import ComfortPeriod, HeatingConfig, WeeklySchedule
+from edge.controllers.heating.controller import HeatingController, HeatingState
+from edge.controllers.heating.preheat import (
     RATE_MAX_C_PER_H,
     RATE_MIN_C_PER_H,
     HeatingRun,
@@ -24,6 +24,7 @@ from edge.controllers.heating_preheat import (
     sample_rate_c_per_h,
     smooth_rate,
 )
+from edge.controllers.overrides import Override
 
 PARIS = ZoneInfo("Europe/Paris")
 DEVICE = DeviceConfig("saint-aubin-mairie", "Mairie", 45.187, 5.726, "Europe/Paris")

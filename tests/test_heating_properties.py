@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.config_model import DeviceConfig
-from edge.controllers.base import Override, SensorInput
-from edge.controllers.heating import HeatingController
-from edge.controllers.heating_config import ComfortPeriod, HeatingConfig, WeeklySchedule
-from edge.controllers.heating_preheat import RATE_MAX_C_PER_H, RATE_MIN_C_PER_H
+from edge.config.model import DeviceConfig
+from edge.controllers.base import SensorInput
+from edge.controllers.heating.config import ComfortPeriod, HeatingConfig, WeeklySchedule
+from edge.controllers.heating.controller import HeatingController
+from edge.controllers.heating.preheat import RATE_MAX_C_PER_H, RATE_MIN_C_PER_H
+from edge.controllers.overrides import Override
 
 DEVICE = DeviceConfig("saint-aubin-mairie", "Mairie", 45.187, 5.726, "Europe/Paris")
 TEMP = "hall-temp.temperature_c"

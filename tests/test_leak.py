@@ -19,9 +19,10 @@ from leak_synthetic import (
     run,
 )
 
-from edge.controllers.base import Override, SensorInput
-from edge.controllers.leak import LeakController
-from edge.controllers.leak_state import LeakState
+from edge.controllers.base import SensorInput
+from edge.controllers.leak.controller import LeakController
+from edge.controllers.leak.state import LeakState
+from edge.controllers.overrides import Override
 
 
 def _first_leak_night(leak_day: int) -> datetime:

@@ -6,10 +6,14 @@ from datetime import time
 from typing import Any
 
 from drivers.registers import RegisterSpec
-from edge.config_model import BH1750Config, DeviceConfig, ModbusMeterConfig, PulseMeterConfig, RelayConfig
-from edge.config_reader import Problems, Table
-from edge.controllers.base import ConfigContext
-from edge.controllers.leak_config import LeakConfig, parse_leak
+from edge.config.model import DeviceConfig
+from edge.config.reader import Problems, Table
+from edge.controllers.fields import ConfigContext
+from edge.controllers.leak.config import LeakConfig, parse_leak
+from edge.parts.bh1750.config import BH1750Config
+from edge.parts.modbus_meter.config import ModbusMeterConfig
+from edge.parts.pulse_meter.config import PulseMeterConfig
+from edge.parts.relay.config import RelayConfig
 
 CTX = ConfigContext(
     device=DeviceConfig("box", "Box", 45.187, 5.726, "Europe/Paris"),
@@ -84,7 +88,7 @@ def test_leak_config_meter_must_be_a_water_meter() -> None:
     _, lux = _parse({"id": "leak", "meter": "lux"})
     _, power = _parse({"id": "leak", "meter": "modbus-power"})
     assert "not a water meter" in lux["leak[0].meter"]
-    assert "no register named 'volume_total_l'" in power["leak[0].meter"]
+    assert "'modbus-power' is not a water meter: it gives no 'volume_total_l' reading" in power["leak[0].meter"]
 
 
 def test_leak_config_valve_must_exist_and_needs_a_burst_threshold() -> None:
@@ -98,7 +102,7 @@ def test_leak_config_bad_times_and_windows() -> None:
     _, bad_time = _parse({"id": "leak", "meter": "water-main", "night_start": "1:00"})
     _, empty = _parse({"id": "leak", "meter": "water-main", "night_start": "05:00"})
     _, uneven = _parse({"id": "leak", "meter": "water-main", "bucket_min": 45})
-    assert "not a local time 'HH:MM'" in bad_time["leak[0].night_start"]
+    assert "'1:00' is not a time of day 'HH:MM'" in bad_time["leak[0].night_start"]
     assert "empty" in empty["leak[0].night_end"]
     assert "240 min" in uneven["leak[0].bucket_min"] and "45 min" in uneven["leak[0].bucket_min"]
 

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from leak_synthetic import DEVICE, START, building_config
 
-from edge.controllers.base import Override, SensorInput
-from edge.controllers.leak import LeakController
+from edge.controllers.base import SensorInput
+from edge.controllers.leak.controller import LeakController
+from edge.controllers.overrides import Override
 
 CONTROLLERS = {
     when: LeakController(building_config(burst_lph=1000.0, burst_min=5, zero_flow_min=30, valve_closed_when=when),

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.controllers.leak_stats import (
+from edge.controllers.leak.stats import (
     QUARANTINE_NIGHTS,
     Detector,
     DetectorParams,

@@ -8,10 +8,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from edge.config_model import DeviceConfig
-from edge.controllers.base import Decision, Override, SensorInput
-from edge.controllers.lighting import LightingController, LightingState
-from edge.controllers.lighting_config import CutoffException, CutoffSchedule, LightingConfig, parse_window
+from edge.config.model import DeviceConfig
+from edge.controllers.base import Decision, SensorInput
+from edge.controllers.lighting.config import CutoffException, CutoffSchedule, LightingConfig, parse_window
+from edge.controllers.lighting.controller import LightingController, LightingState
+from edge.controllers.overrides import Override
 from edge.controllers.sun import SunCalendar
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from edge.config_model import BH1750Config, DeviceConfig, DS18B20Config, RelayConfig
-from edge.config_reader import Invalid, Problems, Table
-from edge.controllers.base import ConfigContext
-from edge.controllers.lighting_config import (
+from edge.config.model import DeviceConfig
+from edge.config.reader import Invalid, Problems, Table
+from edge.controllers.fields import ConfigContext
+from edge.controllers.lighting.config import (
     CutoffException,
     CutoffSchedule,
     CutoffWindow,
@@ -18,6 +18,9 @@ from edge.controllers.lighting_config import (
     parse_lighting,
     parse_window,
 )
+from edge.parts.bh1750.config import BH1750Config
+from edge.parts.ds18b20.config import DS18B20Config
+from edge.parts.relay.config import RelayConfig
 
 CTX = ConfigContext(
     device=DeviceConfig("box", "Box", 45.187, 5.726, "Europe/Paris"),
@@ -89,7 +92,7 @@ def test_lighting_config_names_unknown_relay_and_sensors() -> None:
     assert config is None
     assert problems == {
         "lighting[0].relay": "no relay 'lamps' under [[actuators]] (declared: street-lights)",
-        "lighting[0].lux_sensor": "sensor 'hall-temp' is not a lux sensor (needs a bh1750 or veml7700)",
+        "lighting[0].lux_sensor": "sensor 'hall-temp' is not a lux sensor: it gives no illuminance_lx (needs a bh1750 or veml7700)",
     }
     _, missing = _parse({"id": "street-main", "relay": "street-lights", "lux_sensor": "lux-attic"})
     assert missing == {

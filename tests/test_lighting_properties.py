@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.config_model import DeviceConfig
-from edge.controllers.base import Override, SensorInput
-from edge.controllers.lighting import LightingController
-from edge.controllers.lighting_config import CutoffSchedule, LightingConfig, parse_window
+from edge.config.model import DeviceConfig
+from edge.controllers.base import SensorInput
+from edge.controllers.lighting.config import CutoffSchedule, LightingConfig, parse_window
+from edge.controllers.lighting.controller import LightingController
+from edge.controllers.overrides import Override
 
 DEVICE = DeviceConfig("saint-aubin-mairie", "Mairie", 45.187, 5.726, "Europe/Paris")
 LUX = "lux-roof.illuminance_lx"

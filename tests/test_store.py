@@ -11,9 +11,10 @@ import pytest
 
 from drivers.reading import reading
 from drivers.sim.clock import SimClock
-from edge.controllers.base import Event, Override
-from edge.store import Store
-from edge.store_schema import MIGRATIONS, SCHEMA_VERSION, NewerSchemaError, migrate
+from edge.controllers.events import Event
+from edge.controllers.overrides import Override
+from edge.storage.schema import MIGRATIONS, SCHEMA_VERSION, NewerSchemaError, migrate
+from edge.storage.store import Store
 
 T0 = datetime(2026, 1, 10, 17, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge.config_model import DeviceConfig
+from edge.config.model import DeviceConfig
 from edge.controllers.sun import HORIZON_DEG, SunCalendar
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from drivers.sim.clock import SimClock
-from edge.config import parse_config
-from edge.config_model import BoxConfig
-from edge.store import Store
-from edge.technician import (
+from edge.config.box import BoxConfig
+from edge.config.loader import parse_config
+from edge.storage.store import Store
+from edge.technician.reports import (
     UnknownRelayError,
     ack_alarm,
     agent_stale_after_s,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.thermal import steady_temperature_c, zone_temperature_after_c
-from edge.config import load_config
-from edge.config_model import BoxConfig
-from edge.config_reader import ConfigError, Invalid
-from edge.world_config import load_world, parse_duration
+from edge.config.box import BoxConfig
+from edge.config.loader import load_config
+from edge.config.reader import ConfigError, Invalid
+from edge.simulation.world_file import load_world, parse_duration
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HALL_BOX = load_config(EXAMPLES / "village-hall.toml")

@@ -1,1 +1,1 @@
-"""Pure controllers: inputs + state + now -> relay commands + events with reasons."""
+"""Controllers: pure decisions from inputs, state and time; one sub-package per controller, listed in kinds.py."""

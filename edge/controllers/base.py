@@ -1,46 +1,16 @@
-"""Types shared by every controller and the runtime that calls them."""
+"""What every controller shares with the runtime that calls it: inputs, commands, decisions, the protocol."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from edge.config_model import DeviceConfig, RelayConfig, SensorConfig
+from edge.controllers.events import Event
+from edge.controllers.overrides import Override
 
 S = TypeVar("S")
-
-#: Event kinds every part of the agent uses.
-EVENT_KINDS: frozenset[str] = frozenset({
-    "decision",        # a relay was told to change, with the reason
-    "alarm",           # an alarm was raised (latched until acknowledged)
-    "alarm_acked",     # an alarm was acknowledged
-    "fault",           # a sensor or actuator fault began
-    "fault_cleared",   # that fault ended
-    "fallback",        # a controller switched to its fallback (or back: data["active"])
-    "override",        # a manual override was set, expired, cleared or refused
-    "interlock",       # a safety rule overrode a wish (frost protection, burst valve)
-    "agent",           # agent start, stop, restart
-})
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Something worth keeping: what happened, who says so, and why in plain words."""
-
-    kind: str
-    source: str
-    reason: str
-    at: datetime
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.kind not in EVENT_KINDS:
-            raise ValueError(f"unknown event kind {self.kind!r}")
-        if self.at.tzinfo is None:
-            raise ValueError("event times must be timezone-aware")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +37,6 @@ class SensorInput:
 
 
 @dataclass(frozen=True, slots=True)
-class Override:
-    """A technician's order for a relay until a given time."""
-
-    relay: str
-    on: bool
-    until: datetime
-    set_at: datetime
-    by: str = "technician"
-    reason: str = ""
-
-    def active(self, now: datetime) -> bool:
-        """Whether the override still holds at `now`."""
-        return self.set_at <= now < self.until
-
-
-@dataclass(frozen=True, slots=True)
 class Decision(Generic[S]):
     """What a controller decided: its new state, relay commands and events."""
 
@@ -91,15 +45,6 @@ class Decision(Generic[S]):
     events: tuple[Event, ...] = ()
     #: Relays this controller currently forbids a technician to override, with the reason.
     interlocks: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigContext:
-    """What a controller's config section is checked against: the box's device, sensors and relays."""
-
-    device: DeviceConfig
-    sensors: Mapping[str, SensorConfig]
-    relays: Mapping[str, RelayConfig]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +70,11 @@ class Controller(Protocol[S]):
         """The readings it needs, as 'sensor-id.reading_name'."""
         ...
 
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        """Calendar jobs this controller wants (empty for most)."""
+        ...
+
     def initial_state(self) -> S:
         """State for a controller that has never run."""
         ...
@@ -145,11 +95,6 @@ class Controller(Protocol[S]):
         """
         ...
 
-    @property
-    def jobs(self) -> tuple[Job, ...]:
-        """Calendar jobs this controller wants (empty for most)."""
-        ...
-
     def run_job(self, name: str, state: S, now: datetime) -> Decision[S]:
         """Run one of its calendar jobs (pure, like decide)."""
         ...
@@ -160,4 +105,12 @@ class Controller(Protocol[S]):
 
     def state_from_dict(self, data: Mapping[str, Any]) -> S:
         """Inverse of state_to_dict."""
+        ...
+
+    def state_to_json(self, state: S, dumps: Callable[[Any], str]) -> str:
+        """`dumps(state_to_dict(state))`, which a controller with a large state may do faster."""
+        ...
+
+    def state_summary(self, state: S) -> tuple[str, str]:
+        """The state's mode and reason, as the status shows them."""
         ...

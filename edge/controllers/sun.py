@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from astral import Observer
 from astral import sun as astral_sun
 
-from edge.config_model import DeviceConfig
+from edge.config.model import DeviceConfig
 
 #: Centre of the sun at this elevation: sunrise and sunset (refraction and the sun's radius).
 HORIZON_DEG = -0.833

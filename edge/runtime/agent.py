@@ -1,0 +1,255 @@
+"""The box agent: sample, decide, drive relays, record; restart-safe and time-injected."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from importlib.metadata import version
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from drivers.pulse_meter import PulseMeter
+from edge.config.box import BoxConfig
+from edge.controllers import overrides as manual
+from edge.controllers.base import Controller, Decision
+from edge.controllers.events import Event
+from edge.controllers.kinds import KINDS
+from edge.controllers.overrides import Override
+from edge.hardware.assembly import Hardware
+from edge.runtime.calendar import Calendar
+from edge.runtime.clock import Clock
+from edge.runtime.relays import RelayBank
+from edge.runtime.sampler import Sampler
+from edge.storage.schema import to_json as store_json
+from edge.storage.store import Store
+
+#: Events that are committed at once instead of with the next batch.
+CRITICAL_EVENTS: frozenset[str] = frozenset({"alarm", "alarm_acked", "override", "interlock", "agent"})
+AGENT_STATE_KEY = "agent"
+#: A controller state's "mode" and "reason", as the status snapshot shows them.
+Summary = tuple[Any, Any]
+
+
+def build_controllers(config: BoxConfig) -> list[Controller[Any]]:
+    """Every controller the config declares."""
+    return [kind.build(c, config.device) for kind in KINDS for c in getattr(config, kind.section)]
+
+
+class Agent:
+    """One box's agent; `step()` is one tick, `run()` loops on the injected clock."""
+
+    def __init__(
+        self,
+        config: BoxConfig,
+        hardware: Hardware,
+        store: Store,
+        clock: Clock,
+        calendar: Calendar,
+        controllers: Sequence[Controller[Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.hardware = hardware
+        self.store = store
+        self.clock = clock
+        self.calendar = calendar
+        self.controllers = list(controllers if controllers is not None else build_controllers(config))
+        self.sampler = Sampler(hardware.sensors, config.sensors, hardware.sensor_faults, config.agent)
+        self.states: dict[str, Any] = {}
+        self.interlocks: dict[str, dict[str, str]] = {}
+        self.bank: RelayBank | None = None
+        self._overrides: dict[str, Override] = {}
+        self._ack_cursor: Any = None
+        self._last_flush_s = float("-inf")
+        #: What was last queued under each state key (a dict, or JSON text), and per controller the
+        #: last state known to match it, with its mode and reason.
+        self._saved: dict[str, Any] = {}
+        self._saved_states: dict[str, tuple[Any, Summary]] = {}
+        self._wanted_inputs = frozenset(name for c in self.controllers for name in c.inputs)
+        self._started_iso: str | None = None  # when start() ran, as the status shows it
+        self._tz = ZoneInfo(config.device.timezone)
+        self._version = version("hameau")
+
+    def start(self) -> None:
+        """Claim the relays, restore what survived the last run, and decide for now at once."""
+        now = self.clock.now()
+        self._started_iso = now.isoformat()
+        self.bank = RelayBank(self.hardware.open_relays(), self.config.actuators)
+        previous = self.store.load_state(AGENT_STATE_KEY) or {}
+        for controller in self.controllers:
+            saved = self.store.load_state(f"controller:{controller.id}")
+            self.states[controller.id] = (
+                controller.state_from_dict(saved) if saved is not None else controller.initial_state()
+            )
+            for job in controller.jobs:
+                self.calendar.add_daily(
+                    f"{controller.id}.{job.name}", job.at_local, self._tz, self._job_runner(controller, job.name)
+                )
+        for sensor_id, sensor in self.hardware.sensors.items():
+            saved = self.store.load_state(f"meter:{sensor_id}")
+            if isinstance(sensor, PulseMeter) and saved is not None:
+                sensor.set_total_l(float(saved["total_l"]))
+        self._overrides = self.store.overrides()
+        # The cursor stays None: the first decide gets every acknowledgement ever made, including
+        # those made while the agent was off; controllers ignore keys they do not hold.
+        self._ack_cursor = None
+        unclean = bool(previous.get("running"))
+        reason = "started after an unclean stop (power cut or crash)" if unclean else "started"
+        self.store.save_state(AGENT_STATE_KEY, {"running": True, "started_at": now.isoformat()})
+        self._record([Event("agent", "agent", reason, now, {"unclean": unclean, "pid": os.getpid()})])
+        self.step(starting=True)
+
+    def step(self, *, starting: bool = False) -> None:
+        """One tick: sample what is due, decide, drive relays, record, commit when due."""
+        assert self.bank is not None, "start() first"
+        now, monotonic_s = self.clock.now(), self.clock.monotonic()
+        taken, events = self.sampler.sample_due(now, monotonic_s, force=starting)
+        for sensor_id, readings in taken:
+            self.store.add_readings(now, sensor_id, readings)
+        acks: frozenset[str] = frozenset()
+        if starting or self.store.changed_externally():
+            # Overrides and acknowledgements only come from a technician's command (another connection).
+            self._overrides = self.store.overrides()
+            acks, self._ack_cursor = self.store.acks_since(self._ack_cursor)
+        inputs = self.sampler.inputs(self._wanted_inputs)
+        for controller in self.controllers:
+            overrides = self._overrides
+            mine = {r: o for r, o in overrides.items() if r in controller.relays} if overrides else {}
+            decision = controller.decide(
+                self.states[controller.id], inputs, mine, now,
+                starting=starting,
+                acks=frozenset(k for k in acks if k.startswith(f"{controller.id}/")) if acks else acks,
+            )
+            events += self._apply(controller, decision, now)
+        self.calendar.run_pending(now)
+        events += self.bank.check_feedback(now)
+        if self._overrides:
+            self._expire_overrides(now)
+        if events:
+            self._record(events)
+        if (events and any(e.kind in CRITICAL_EVENTS for e in events)) or monotonic_s - self._last_flush_s >= (
+            self.config.agent.commit_interval_s
+        ):
+            self.flush(now, monotonic_s)
+
+    def _apply(self, controller: Controller[Any], decision: Decision[Any], now: datetime) -> list[Event]:
+        assert self.bank is not None
+        self.states[controller.id] = decision.state
+        self.interlocks[controller.id] = dict(decision.interlocks)
+        for command in decision.commands:
+            self.bank.apply(controller.id, command, self._overrides, now)
+        return list(decision.events)
+
+    def _job_runner(self, controller: Controller[Any], name: str) -> Any:
+        def run(now: datetime) -> None:
+            decision = controller.run_job(name, self.states[controller.id], now)
+            self._record(self._apply(controller, decision, now))
+
+        return run
+
+    def _expire_overrides(self, now: datetime) -> None:
+        for relay_id in manual.expired(self._overrides, now):
+            self.store.clear_override(relay_id, now, "expiry")
+            del self._overrides[relay_id]
+
+    def _record(self, events: list[Event]) -> None:
+        for event in events:
+            if event.kind == "alarm":
+                self.store.raise_alarm(
+                    key=str(event.data.get("key", event.source)), kind=str(event.data.get("alarm_kind", "alarm")),
+                    source=event.source, reason=event.reason, evidence=dict(event.data.get("evidence", {})),
+                    at=event.at,
+                )
+            if event.kind in CRITICAL_EVENTS:
+                self.store.add_event_now(event)
+            else:
+                self.store.add_event(event)
+
+    def flush(self, now: datetime, monotonic_s: float) -> None:
+        """Save controller states, meter totals and the status snapshot, then commit."""
+        summaries = {controller.id: self._save_controller(controller) for controller in self.controllers}
+        for sensor_id, sensor in self.hardware.sensors.items():
+            if isinstance(sensor, PulseMeter):
+                self._save(f"meter:{sensor_id}", {"total_l": sensor.total_l})
+        self.store.save_status(self._snapshot(now, summaries))
+        self.store.commit()
+        self._last_flush_s = monotonic_s
+
+    def _save(self, key: str, value: dict[str, Any]) -> None:
+        if self._saved.get(key) != value:
+            self.store.save_state(key, value)
+            self._saved[key] = value
+
+    def _save_controller(self, controller: Controller[Any]) -> Summary:
+        """Queue a controller's state if it changed since last saved; its mode and reason."""
+        state = self.states[controller.id]
+        known = self._saved_states.get(controller.id)
+        # States are immutable values: an equal state has the same JSON as the one already saved.
+        if known is not None and (known[0] is state or known[0] == state):
+            return known[1]
+        key = f"controller:{controller.id}"
+        text = controller.state_to_json(state, store_json)
+        if self._saved.get(key) != text:
+            self.store.save_state_json(key, text)
+            self._saved[key] = text
+        summary = controller.state_summary(state)
+        self._saved_states[controller.id] = (state, summary)
+        return summary
+
+    def status_snapshot(self, now: datetime) -> dict[str, Any]:
+        """What `hameau-edge status` shows, as the agent sees it now."""
+        return self._snapshot(now, {c.id: c.state_summary(self.states[c.id]) for c in self.controllers})
+
+    def _snapshot(self, now: datetime, summaries: Mapping[str, Summary]) -> dict[str, Any]:
+        assert self.bank is not None
+        controllers = {}
+        for controller in self.controllers:
+            mode, reason = summaries[controller.id]
+            controllers[controller.id] = {
+                "kind": type(controller).__name__.removesuffix("Controller").lower(),
+                "mode": mode,
+                "reason": reason,
+            }
+        interlocks: dict[str, str] = {}
+        for per_controller in self.interlocks.values():
+            interlocks.update(per_controller)
+        return {
+            "at": now.isoformat(),
+            "agent": {
+                "pid": os.getpid(),
+                "started_at": self._started_iso,
+                "version": self._version,
+            },
+            "sensors": {h.config.id: h.snapshot() for h in self.sampler},
+            "controllers": controllers,
+            "relays": self.bank.snapshot(),
+            "interlocks": interlocks,
+        }
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick every `tick_s` until `stop` is set, then stop cleanly."""
+        self.start()
+        try:
+            while not stop.wait(self.config.agent.tick_s):
+                self.step()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """A clean stop: record it, commit, and put every relay in its safe state."""
+        now = self.clock.now()
+        self.store.save_state(AGENT_STATE_KEY, {"running": False, "stopped_at": now.isoformat()})
+        self._record([Event("agent", "agent", "stopped", now, {"unclean": False})])
+        self.flush(now, self.clock.monotonic())
+        self.store.close()
+        self._release_relays()
+
+    def abandon(self) -> None:
+        """Die as a power cut would: nothing more is written and the relay outputs are released."""
+        self.store.abandon()
+        self._release_relays()
+
+    def _release_relays(self) -> None:
+        if self.bank is not None:
+            self.bank.close()

@@ -1,0 +1,176 @@
+"""Samples each sensor at its own interval and keeps its latest values, age and health."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from drivers.errors import SensorError
+from drivers.reading import Reading, Sensor
+from edge.config.model import AgentConfig, SensorConfig
+from edge.controllers.base import SensorInput
+from edge.controllers.events import Event
+
+#: Quantities whose exact repetition over a long time means a stuck sensor, with the level at
+#: or below which a constant value is normal (darkness reads a constant 0 lx all night).
+STUCK_QUANTITIES: dict[str, float] = {
+    "illuminance": 1.0,
+    "temperature": float("-inf"),
+    "relative_humidity": float("-inf"),
+}
+
+
+@dataclass
+class SensorHealth:
+    """What the agent knows of one sensor right now."""
+
+    config: SensorConfig
+    readings: dict[str, Reading] = field(default_factory=dict)
+    at: datetime | None = None
+    health: str = "unknown"
+    fault: str | None = None
+    fault_code: str | None = None
+    next_due_s: float = 0.0
+    unchanged_since: dict[str, datetime] = field(default_factory=dict)
+    #: `at` and its ISO text, written in every status snapshot until the sensor is read again.
+    _at_text: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def healthy(self) -> bool:
+        """A value is there and trustworthy."""
+        return self.health == "ok"
+
+    def snapshot(self) -> dict[str, object]:
+        """The part of the status snapshot for this sensor."""
+        at, at_text = self.at, None
+        if at:
+            known = self._at_text
+            if known is None or known[0] is not at:
+                known = self._at_text = (at, at.isoformat())
+            at_text = known[1]
+        return {
+            "readings": {r.name: {"value": r.value, "unit": r.unit} for r in self.readings.values()},
+            "at": at_text,
+            "health": self.health,
+            "fault": self.fault,
+        }
+
+
+class Sampler:
+    """Reads sensors when due; turns failures, stale and stuck values into fault events."""
+
+    def __init__(
+        self,
+        sensors: Mapping[str, Sensor],
+        configs: tuple[SensorConfig, ...],
+        build_faults: Mapping[str, SensorError],
+        agent: AgentConfig,
+    ) -> None:
+        self._sensors = sensors
+        self._agent = agent
+        self.health: dict[str, SensorHealth] = {c.id: SensorHealth(c) for c in configs}
+        self._build_faults = build_faults
+
+    def __iter__(self) -> Iterator[SensorHealth]:
+        return iter(self.health.values())
+
+    def sample_due(
+        self, now: datetime, monotonic_s: float, *, force: bool = False
+    ) -> tuple[list[tuple[str, tuple[Reading, ...]]], list[Event]]:
+        """Read every sensor whose interval has passed (all with `force`); return readings and events."""
+        taken: list[tuple[str, tuple[Reading, ...]]] = []
+        events: list[Event] = []
+        for sensor_id, state in self.health.items():
+            if not force and monotonic_s < state.next_due_s:
+                continue
+            interval_s = state.config.interval_s
+            # A steady cadence (due + interval), restarted from now only after falling a whole interval behind.
+            behind = force or state.next_due_s == 0.0 or monotonic_s - state.next_due_s >= interval_s
+            state.next_due_s = (monotonic_s if behind else state.next_due_s) + interval_s
+            error = self._build_faults.get(sensor_id)
+            readings: tuple[Reading, ...] = ()
+            if error is None:
+                try:
+                    readings = self._sensors[sensor_id].read()
+                except SensorError as exc:
+                    error = exc
+            if error is not None:
+                events += self._set_fault(state, error.code, str(error), now)
+                continue
+            taken.append((sensor_id, readings))
+            events += self._accept(state, readings, now)
+        events += self._check_stale(now)
+        return taken, events
+
+    def inputs(self, wanted: Collection[str]) -> dict[str, SensorInput]:
+        """The wanted readings as controller inputs, keyed 'sensor-id.reading_name'."""
+        result: dict[str, SensorInput] = {}
+        for key in wanted:
+            sensor_id, _, name = key.partition(".")
+            state = self.health.get(sensor_id)
+            reading = None if state is None else state.readings.get(name)
+            if state is None or reading is None:
+                result[key] = SensorInput(None, None, False)
+                continue
+            healthy = state.healthy
+            result[key] = SensorInput(reading.value if healthy else None, state.at, healthy)
+        return result
+
+    def _accept(self, state: SensorHealth, readings: tuple[Reading, ...], now: datetime) -> list[Event]:
+        previous = state.readings
+        state.readings = {r.name: r for r in readings}
+        state.at = now
+        stuck = self._stuck_reading(state, previous, now)
+        if stuck is not None:
+            return self._set_fault(state, "stuck", stuck, now)
+        return self._set_ok(state, now)
+
+    def _stuck_reading(self, state: SensorHealth, previous: dict[str, Reading], now: datetime) -> str | None:
+        unchanged_since = state.unchanged_since
+        for name, r in state.readings.items():
+            floor = STUCK_QUANTITIES.get(r.quantity)
+            old = None if floor is None else previous.get(name)
+            if old is None or old.value != r.value or r.value <= floor:
+                if unchanged_since:
+                    unchanged_since.pop(name, None)
+                continue
+            since = state.unchanged_since.setdefault(name, now)
+            stuck_for = now - since
+            if stuck_for >= timedelta(seconds=self._agent.stuck_after_s):
+                hours = stuck_for.total_seconds() / 3600
+                return f"{name} stuck at {r.value:g} {r.unit} for {hours:.1f} h"
+        return None
+
+    def _check_stale(self, now: datetime) -> list[Event]:
+        events: list[Event] = []
+        for state in self.health.values():
+            if state.health != "ok" or state.at is None:
+                continue
+            limit_s = state.config.interval_s * self._agent.stale_after_intervals
+            age_s = (now - state.at).total_seconds()
+            if age_s > limit_s:
+                events += self._set_fault(state, "stale", f"no fresh value for {age_s:.0f} s", now)
+        return events
+
+    def _set_fault(self, state: SensorHealth, code: str, message: str, now: datetime) -> list[Event]:
+        health = code if code in ("stale", "stuck") else "fault"
+        if health == "fault":
+            state.unchanged_since.clear()
+        changed = state.health != health or state.fault_code != code
+        state.health, state.fault, state.fault_code = health, message, code
+        if not changed:
+            return []
+        return [Event("fault", state.config.id, message, now, {"sensor": state.config.id, "code": code})]
+
+    def _set_ok(self, state: SensorHealth, now: datetime) -> list[Event]:
+        was, code = state.health, state.fault_code
+        state.health, state.fault, state.fault_code = "ok", None, None
+        if was in ("fault", "stale", "stuck"):
+            return [
+                Event(
+                    "fault_cleared", state.config.id, f"{state.config.id} reads again after {code}", now,
+                    {"sensor": state.config.id, "code": code},
+                )
+            ]
+        return []

@@ -1,0 +1,209 @@
+"""What a simulation measures: lighting hours against an astronomical clock, leak delays, heating comfort."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from drivers.sim.world import World
+from edge.config.box import BoxConfig
+
+#: The sun's centre is this far below the horizon at sunset and sunrise (refraction and disc).
+SUNSET_ELEVATION_DEG = -0.833
+CIVIL_NIGHT_ELEVATION_DEG = -6.0
+#: A night-flow alarm comes the morning after the night it measured: a leak that ended
+#: less than this long before an alarm still explains it.
+LEAK_GRACE = timedelta(hours=30)
+
+
+@dataclass
+class _Circuit:
+    on_s: float = 0.0
+    baseline_on_s: float = 0.0
+    dark_unlit_s: float = 0.0
+    switches: int = 0
+    last_on: bool | None = None
+
+
+@dataclass
+class _Zone:
+    min_temperature_c: float = float("inf")
+    comfort_missed_s: float = 0.0
+    heater_on_s: float = 0.0
+
+
+@dataclass
+class Recorder:
+    """Observes the simulated box every step and turns the run into the report."""
+
+    config: BoxConfig
+    world: World
+    circuits: dict[str, _Circuit] = field(default_factory=dict)
+    zones: dict[str, _Zone] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._tz = ZoneInfo(self.config.device.timezone)
+        self.circuits = {c.id: _Circuit() for c in self.config.lighting}
+        self.zones = {h.id: _Zone() for h in self.config.heating}
+        self._zone_of = {
+            h.id: next(z.id for z in self.world.spec.zones if h.thermometer in z.thermometers)
+            for h in self.config.heating
+            if any(h.thermometer in z.thermometers for z in self.world.spec.zones)
+        }
+
+    def observe(self, now: datetime, dt_s: float) -> None:
+        """Account one step that started at `now` and lasted `dt_s`."""
+        parts = self.world.parts
+        elevation = self.world.sun_elevation_deg(now)
+        local: datetime | None = None  # worked out only when a schedule is asked
+        for cfg in self.config.lighting:
+            circuit = self.circuits[cfg.id]
+            on = parts.relay_energised(cfg.relay)
+            if circuit.last_on is not None and on != circuit.last_on:
+                circuit.switches += 1
+            circuit.last_on = on
+            circuit.on_s += dt_s if on else 0.0
+            circuit.baseline_on_s += dt_s if elevation < SUNSET_ELEVATION_DEG else 0.0
+            if elevation < CIVIL_NIGHT_ELEVATION_DEG and not on:
+                local = local or now.astimezone(self._tz)
+                if cfg.cutoff.active_at(local) is None:
+                    circuit.dark_unlit_s += dt_s
+        for cfg in self.config.heating:
+            if cfg.id not in self._zone_of:
+                continue
+            zone = self.zones[cfg.id]
+            temperature_c = self.world.zone_temperature_c(self._zone_of[cfg.id])
+            zone.min_temperature_c = min(zone.min_temperature_c, temperature_c)
+            zone.heater_on_s += dt_s if parts.relay_energised(cfg.relay) else 0.0
+            if temperature_c < cfg.comfort_c - cfg.hysteresis_c:
+                local = local or now.astimezone(self._tz)
+                if cfg.schedule.period_at(local) is not None:
+                    zone.comfort_missed_s += dt_s
+
+    def report(self, db_path: Path, start: datetime, end: datetime) -> dict[str, Any]:
+        """The report, reading alarms and faults back from the agent's own database."""
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+            events = db.execute(
+                "SELECT ts, kind, source, reason, data FROM events WHERE kind IN ('alarm', 'fault', 'fault_cleared') "
+                "ORDER BY ts, id"
+            ).fetchall()
+        return {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "lighting": {cid: _lighting(c) for cid, c in self.circuits.items()},
+            "leak": self._leaks(events, end),
+            "heating": {zid: _heating(z) for zid, z in self.zones.items()},
+            "faults": _faults(events),
+        }
+
+    def _leaks(self, events: list[tuple], end: datetime) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for cfg in self.config.leak:
+            alarms = [
+                {"kind": json.loads(data).get("alarm_kind", "alarm"), "raised_at": _iso(ts), "reason": reason}
+                for ts, kind, source, reason, data in events
+                if kind == "alarm" and source == cfg.id
+            ]
+            incidents = [i for i in self.world.water_events(cfg.meter) if i.start < end]
+            detections = []
+            for incident in incidents:
+                stop = (incident.end or end) + LEAK_GRACE
+                hit = next(
+                    (a for a in alarms if incident.start <= datetime.fromisoformat(a["raised_at"]) < stop), None
+                )
+                delay_h = None
+                if hit is not None:
+                    delay_h = (datetime.fromisoformat(hit["raised_at"]) - incident.start).total_seconds() / 3600
+                detections.append({
+                    "kind": incident.kind,
+                    "start": incident.start.isoformat(),
+                    "rate_lph": incident.rate_lph,
+                    "detected_after_h": None if delay_h is None else round(delay_h, 2),
+                })
+            false_alarms = [
+                a for a in alarms
+                if not any(
+                    i.start <= datetime.fromisoformat(a["raised_at"]) < (i.end or end) + LEAK_GRACE for i in incidents
+                )
+            ]
+            result[cfg.meter] = {
+                "watch": cfg.id,
+                "alarms": alarms,
+                "incidents": detections,
+                "false_alarms": len(false_alarms),
+                "false_alarm_list": false_alarms,
+            }
+        return result
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _lighting(c: _Circuit) -> dict[str, Any]:
+    return {
+        "on_hours": round(c.on_s / 3600, 2),
+        "baseline_on_hours": round(c.baseline_on_s / 3600, 2),
+        "dark_unlit_minutes": round(c.dark_unlit_s / 60, 1),
+        "switches": c.switches,
+    }
+
+
+def _heating(z: _Zone) -> dict[str, Any]:
+    return {
+        "min_temperature_c": round(z.min_temperature_c, 2),
+        "comfort_minutes_missed": round(z.comfort_missed_s / 60, 1),
+        "heater_on_hours": round(z.heater_on_s / 3600, 2),
+    }
+
+
+def _faults(events: list[tuple]) -> list[dict[str, Any]]:
+    open_faults: dict[str, dict[str, Any]] = {}
+    result: list[dict[str, Any]] = []
+    for ts, kind, source, reason, data in events:
+        if kind == "fault":
+            entry = {
+                "source": source, "code": json.loads(data).get("code"), "reason": reason,
+                "start": _iso(ts), "end": None,
+            }
+            if source in open_faults:
+                open_faults[source]["end"] = _iso(ts)
+            open_faults[source] = entry
+            result.append(entry)
+        elif kind == "fault_cleared" and source in open_faults:
+            open_faults.pop(source)["end"] = _iso(ts)
+    return result
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The simulation report as text."""
+    lines = [f"simulated {report['days']:g} days from {report['start'][:16]} in {report['run_s']:g} s", ""]
+    for cid, c in report["lighting"].items():
+        saved = 100 * (1 - c["on_hours"] / c["baseline_on_hours"]) if c["baseline_on_hours"] else 0.0
+        lines.append(
+            f"lighting {cid}: lit {c['on_hours']:g} h against {c['baseline_on_hours']:g} h for a dusk-to-dawn "
+            f"clock ({saved:.0f} % saved), dark and unlit outside the cut-off {c['dark_unlit_minutes']:g} min, "
+            f"{c['switches']} switchings"
+        )
+    for meter, leak in report["leak"].items():
+        count = len(leak["alarms"])
+        lines.append(f"leak watch {leak['watch']} on {meter}: {count} alarm(s), {leak['false_alarms']} false")
+        for incident in leak["incidents"]:
+            found = incident["detected_after_h"]
+            when = "never detected" if found is None else f"detected after {found:g} h"
+            lines.append(f"  {incident['kind']} of {incident['rate_lph']:g} L/h from {incident['start'][:16]}: {when}")
+    for zid, z in report["heating"].items():
+        lines.append(
+            f"heating {zid}: coldest {z['min_temperature_c']:g} °C, "
+            f"comfort missed {z['comfort_minutes_missed']:g} min, heater on {z['heater_on_hours']:g} h"
+        )
+    lines.append(f"faults: {len(report['faults'])}")
+    for fault in report["faults"]:
+        end = (fault["end"] or "the end")[:16]
+        lines.append(f"  {fault['source']} {fault['code']} from {fault['start'][:16]} to {end}")
+    return "\n".join(lines)
