@@ -35,7 +35,16 @@ IT_SHIFT, IT_MASK = 6, 0b1111
 PERS_SHIFT = 4
 INT_EN_BIT = 1 << 1
 SHUTDOWN_BIT = 1 << 0
-RESOLUTION_LX_AT_GAIN2_IT800 = 0.0036
+# Resolution at gain 2 and 800 ms, the finest setting; the others scale as (2 / gain) * (800 ms / IT).
+# The revisions disagree. Older datasheets (Rev 1.1/1.2 tables) and the app note "Designing the
+# VEML7700 Into an Application" (doc. 84323) of 20-Sep-2019 give 0.0036 lx/count: 236 lx full scale at
+# gain 2 / 800 ms, about 120 klx at gain 1/8 / 25 ms. Datasheet Rev 1.7 (29-Nov-2023), the current app
+# note and Vishay's notice PIN-OPT-7462-2024 give 0.0042 lx/count (275 lx, about 140 klx) and say the
+# 0.0036 was wrongly stated. We follow the maker's correction: 0.0042 (0.0036 would read 14 % low).
+# The app note's high-lux correction polynomial (CORRECTION_COEFFS, worked example 1500 lx -> 1658 lx)
+# takes the linear lux computed with this resolution; we keep the published coefficients, so the same
+# counts are read 7/6 further along the curve. tests/test_veml7700_datasheet.py pins this choice.
+RESOLUTION_LX_AT_GAIN2_IT800 = 0.0042
 # Vishay app note "Designing the VEML7700 into an application": lux_c = f(lux), gain 1/8 and 1/4
 CORRECTION_COEFFS = (6.0135e-13, -9.3924e-9, 8.1488e-5, 1.0023, 0.0)
 CORRECTED_GAINS = (0.125, 0.25)
@@ -55,7 +64,7 @@ AUTO_MAX_MEASUREMENTS = 4
 
 
 def resolution_lx_per_count(gain: float, integration_time_ms: int) -> float:
-    """Lux per count for a gain and integration time (0.0036 at gain 2, 800 ms)."""
+    """Lux per count for a gain and integration time (0.0042 at gain 2, 800 ms)."""
     _check_setting(gain, integration_time_ms)
     return RESOLUTION_LX_AT_GAIN2_IT800 * (2.0 / gain) * (800 / integration_time_ms)
 

@@ -10,7 +10,7 @@ import errno
 
 import pytest
 
-from drivers.bh1750 import BH1750, Opcode, counts_to_lux, measurement_time_s, resolution_lx
+from drivers.bh1750 import BH1750, counts_to_lux, measurement_time_s, resolution_lx
 from drivers.errors import NotPluggedError, OutOfRangeError
 from drivers.i2c_scan import scan_i2c
 from drivers.sim.bh1750 import SimBH1750
@@ -142,36 +142,36 @@ def test_bh1750_reading_too_early_gives_the_previous_result(
 
 
 def test_bh1750_sim_measurement_time_scales_with_mtreg(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
-    i2c_bus.write_byte(0x23, Opcode.POWER_ON)
+    i2c_bus.write_byte(0x23, 0x01)  # Power On
     i2c_bus.write_byte(0x23, 0x47)  # MTreg 254 = 111_11110
     i2c_bus.write_byte(0x23, 0x7E)
     assert chip.mtreg == 254
-    i2c_bus.write_byte(0x23, Opcode.ONE_TIME_H)
+    i2c_bus.write_byte(0x23, 0x20)  # One Time H-Resolution Mode
     clock.advance(0.120 * 254 / 69 - 0.001)
-    assert i2c_bus.read_word_data(0x23, Opcode.POWER_ON) == 0  # still measuring: old result
+    assert i2c_bus.read_word_data(0x23, 0x01) == 0  # still measuring: old result
     clock.advance(0.002)
-    data = bytes(i2c_bus.read_i2c_block_data(0x23, Opcode.POWER_ON, 2))
+    data = bytes(i2c_bus.read_i2c_block_data(0x23, 0x01, 2))
     assert int.from_bytes(data, "big") == int(500 * 1.2 * 254 / 69)
 
 
 def test_bh1750_sim_reset_only_when_powered_on(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
-    i2c_bus.write_byte(0x23, Opcode.ONE_TIME_H)
+    i2c_bus.write_byte(0x23, 0x20)  # One Time H-Resolution Mode
     clock.advance(0.2)
     assert not chip.powered
-    i2c_bus.write_byte(0x23, Opcode.RESET)
+    i2c_bus.write_byte(0x23, 0x07)  # Reset
     assert i2c_bus.read_byte(0x23) == 600 >> 8  # reset ignored while powered down
-    i2c_bus.write_byte(0x23, Opcode.POWER_ON)
-    i2c_bus.write_byte(0x23, Opcode.RESET)
+    i2c_bus.write_byte(0x23, 0x01)  # Power On
+    i2c_bus.write_byte(0x23, 0x07)  # Reset
     assert i2c_bus.read_byte(0x23) == 0
 
 
 def test_bh1750_sim_high_res2_and_saturation(clock: SimClock, i2c_bus: SimI2CBus, chip: SimBH1750) -> None:
-    i2c_bus.write_byte(0x23, Opcode.ONE_TIME_H2)
+    i2c_bus.write_byte(0x23, 0x21)  # One Time H-Resolution Mode2
     clock.advance(0.2)
     high, low = i2c_bus.read_i2c_block_data(0x23, 0, 2)
     assert high << 8 | low == 1200  # 500 lx in half-lux steps
     chip.illuminance_lx = 40_000.0
-    i2c_bus.write_byte(0x23, Opcode.ONE_TIME_H2)
+    i2c_bus.write_byte(0x23, 0x21)  # One Time H-Resolution Mode2
     clock.advance(0.2)
     assert i2c_bus.read_i2c_block_data(0x23, 0, 2) == [0xFF, 0xFF]
 

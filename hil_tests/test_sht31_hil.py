@@ -8,7 +8,7 @@ import pytest
 from smbus2 import i2c_msg
 
 from drivers.errors import BadCRCError, NotPluggedError, OutOfRangeError
-from drivers.sht31 import MAX_MEASUREMENT_S, SHT31, SOFT_RESET_MAX_S, Command, crc8
+from drivers.sht31 import MAX_MEASUREMENT_S, SHT31, SOFT_RESET_MAX_S, crc8
 from drivers.sim.clock import SimClock
 from drivers.sim.i2c import SimI2CBus
 from drivers.sim.sht31 import SimSHT31
@@ -73,12 +73,12 @@ def test_sht31_follows_the_climate(
 def test_sht31_sim_nacks_a_read_before_the_measurement_is_ready(
     clock: SimClock, i2c_bus: SimI2CBus, chip: SimSHT31
 ) -> None:
-    _command(i2c_bus, Command.MEASURE_HIGH)
+    _command(i2c_bus, 0x2400)  # single shot, high repeatability, no clock stretching
     with pytest.raises(OSError) as info:
         _read(i2c_bus, 6)
     assert info.value.errno == errno.EREMOTEIO
     with pytest.raises(OSError):
-        _command(i2c_bus, Command.MEASURE_LOW)  # busy measuring: the command is not acknowledged
+        _command(i2c_bus, 0x2416)  # busy measuring: the command is not acknowledged
     clock.advance(0.0125)
     frame = _read(i2c_bus, 6)
     assert crc8(frame[0:2]) == frame[2] and crc8(frame[3:5]) == frame[5]
@@ -136,17 +136,30 @@ def test_sht31_status_and_heater(clock: SimClock, i2c_bus: SimI2CBus, chip: SimS
 def test_sht31_sim_status_after_reset_and_unknown_command(
     clock: SimClock, i2c_bus: SimI2CBus, chip: SimSHT31
 ) -> None:
-    _command(i2c_bus, Command.READ_STATUS)
-    assert _read(i2c_bus, 3) == bytes([0x80, 0x10, crc8(b"\x80\x10")])  # alert pending, reset detected
+    _command(i2c_bus, 0xF32D)  # read out of status register
+    assert _read(i2c_bus, 3) == bytes([0x80, 0x10, 0xE1])  # alert pending, reset detected, CRC
     _command(i2c_bus, 0x1234)
-    _command(i2c_bus, Command.READ_STATUS)
+    _command(i2c_bus, 0xF32D)
     assert _read(i2c_bus, 2) == b"\x80\x12"  # command failed bit set
-    _command(i2c_bus, Command.SOFT_RESET)
+    _command(i2c_bus, 0x30A2)  # soft reset
     with pytest.raises(OSError):
-        _command(i2c_bus, Command.READ_STATUS)  # still resetting
+        _command(i2c_bus, 0xF32D)  # still resetting
     clock.advance(SOFT_RESET_MAX_S)
-    _command(i2c_bus, Command.READ_STATUS)
+    _command(i2c_bus, 0xF32D)
     assert _read(i2c_bus, 2) == b"\x80\x10"
+
+
+@pytest.mark.parametrize("command", [0x2C06, 0x2C0D, 0x2C10])
+def test_sht31_sim_refuses_clock_stretching_measurements(
+    clock: SimClock, i2c_bus: SimI2CBus, chip: SimSHT31, command: int
+) -> None:
+    # Datasheet Table 9 lists them; the Pi's controller cannot stretch, so the twin refuses them
+    _command(i2c_bus, command)
+    clock.advance(0.020)
+    with pytest.raises(OSError):
+        _read(i2c_bus, 6)
+    _command(i2c_bus, 0xF32D)
+    assert _read(i2c_bus, 2) == b"\x80\x12"  # command status bit 1: not processed
 
 
 @pytest.mark.parametrize("temperature_c", [-45.0, 130.0])

@@ -9,47 +9,17 @@ from drivers.ds18b20 import (
     mask_undefined_bits,
     parse_w1_slave,
     raw_to_temperature_c,
-    resolution_bits_from_config,
     temperature_c_to_raw,
 )
 from drivers.onewire import check_rom_id, crc8_maxim
 
-# DS18B20 datasheet, Table 1 "Temperature/Data Relationship".
-DATASHEET_TABLE = [
-    (125.0, 0x07D0),
-    (85.0, 0x0550),
-    (25.0625, 0x0191),
-    (10.125, 0x00A2),
-    (0.5, 0x0008),
-    (0.0, 0x0000),
-    (-0.5, 0xFFF8),
-    (-10.125, 0xFF5E),
-    (-25.0625, 0xFE6F),
-    (-55.0, 0xFC90),
-]
-
+# Datasheet facts (Table 1, Table 2, the CRC-8) are in test_ds18b20_datasheet.py.
 KERNEL_SAMPLE = "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n"
-
-
-@pytest.mark.parametrize(("temperature_c", "raw"), DATASHEET_TABLE)
-def test_raw_to_temperature_c_matches_datasheet_table(temperature_c: float, raw: int) -> None:
-    assert raw_to_temperature_c(raw) == temperature_c
-
-
-@pytest.mark.parametrize(("temperature_c", "raw"), DATASHEET_TABLE)
-def test_temperature_c_to_raw_matches_datasheet_table(temperature_c: float, raw: int) -> None:
-    assert temperature_c_to_raw(temperature_c) == raw
 
 
 def test_raw_to_temperature_c_rejects_more_than_16_bits() -> None:
     with pytest.raises(ValueError):
         raw_to_temperature_c(0x10000)
-
-
-def test_crc8_maxim_matches_application_note_27_rom_example() -> None:
-    rom_without_crc = bytes.fromhex("02 1c b8 01 00 00 00")
-    assert crc8_maxim(rom_without_crc) == 0xA2
-    assert crc8_maxim(rom_without_crc + b"\xa2") == 0
 
 
 def test_crc8_maxim_matches_kernel_scratchpad_samples() -> None:
@@ -81,11 +51,6 @@ def test_parse_w1_slave_reads_a_crc_no_verdict() -> None:
 def test_parse_w1_slave_rejects_malformed_files(text: str) -> None:
     with pytest.raises(ValueError):
         parse_w1_slave(text)
-
-
-@pytest.mark.parametrize(("config", "bits"), [(0x1F, 9), (0x3F, 10), (0x5F, 11), (0x7F, 12)])
-def test_resolution_bits_from_config_follows_datasheet_table_2(config: int, bits: int) -> None:
-    assert resolution_bits_from_config(config) == bits
 
 
 def test_mask_undefined_bits_clears_low_bits_below_12_bit_resolution() -> None:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from drivers.sim.solar import SunTracker
 from drivers.sim.weather import (
     FULL_MOON_LX,
-    NIGHT_LX,
     NEW_MOON_TS,
+    NIGHT_LX,
     STORM_RAMP_S,
     LightModel,
     OutdoorModel,

@@ -1,4 +1,9 @@
-"""Simulated Modbus RTU slaves (meters) answering on a real pseudo-terminal, with faults."""
+"""Simulated Modbus RTU slaves (meters) answering on a real pseudo-terminal, with faults.
+
+Written from the specifications, independently of the drivers, so that a wrong value in a driver makes
+it disagree with this twin: the protocol facts and the CRC are in drivers/sim/modbus_rtu.py, the meters'
+register maps (from Eastron's protocol sheets) in drivers/sim/eastron_maps.py.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +17,17 @@ import tty
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
-from drivers import sdm120, sdm630
-from drivers.eastron import MAX_REGISTERS_PER_READ as EASTRON_MAX_REGISTERS_PER_READ
-from drivers.modbus import crc_ok, with_crc
-from drivers.registers import RegisterSpec
+from drivers.sim.eastron_maps import EASTRON_MAX_REGISTERS_PER_READ, SDM120_FLOAT_REGISTERS, SDM630_FLOAT_REGISTERS
+from drivers.sim.modbus_rtu import EXCEPTION_FLAG, ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, ILLEGAL_FUNCTION
+from drivers.sim.modbus_rtu import MAX_READ_REGISTERS, MAX_WRITE_REGISTERS, frame_crc_ok, frame_with_crc
+from drivers.sim.modbus_rtu import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE
 
 Fault = None | str | tuple[str, int]
 
-#: Function codes the simulated slaves serve.
-READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE = 3, 4, 6, 16
-_FLOAT32 = struct.Struct(">f")
-_WORDS = struct.Struct(">HH")
-#: Silence after which a partial frame is taken as complete (3.5 characters, generously).
+_FLOAT32 = struct.Struct(">f")  # Eastron: IEEE 754 single precision, most significant byte first
+_WORDS = struct.Struct(">HH")  # ... so the high word is the first register
+#: Silence after which a partial frame is taken as complete: at least the 3.5-character silence of
+#: every baud rate from 2400 up (16.0 ms at 2400 baud, see modbus_rtu.inter_frame_silence_s).
 FRAME_GAP_S = 0.02
 
 
@@ -127,22 +131,22 @@ class SimRegisterDevice:
 
     def read(self, function: str, address: int, count: int) -> list[int]:
         """Registers as a read request sees them, or SimModbusException."""
-        if not 1 <= count <= min(125, self.max_registers_per_read):
-            raise SimModbusException(3)
+        if not 1 <= count <= min(MAX_READ_REGISTERS, self.max_registers_per_read):
+            raise SimModbusException(ILLEGAL_DATA_VALUE)
         with self._lock:
             self._refresh()
             table = self._tables[function]
             try:
                 return [table[a] for a in range(address, address + count)]
             except KeyError:
-                raise SimModbusException(2) from None
+                raise SimModbusException(ILLEGAL_DATA_ADDRESS) from None
 
     def write(self, address: int, words: Sequence[int]) -> None:
         """Write holding registers that already exist, or SimModbusException."""
         with self._lock:
             table = self._tables["holding"]
             if any(a not in table for a in range(address, address + len(words))):
-                raise SimModbusException(2)
+                raise SimModbusException(ILLEGAL_DATA_ADDRESS)
             for offset, word in enumerate(words):
                 table[address + offset] = word
 
@@ -160,21 +164,17 @@ class SimRegisterDevice:
                 return pdu
             if function_code == WRITE_MULTIPLE and len(pdu) >= 6:
                 address, count, byte_count = struct.unpack(">HHB", pdu[1:6])
-                if not 1 <= count <= 123 or byte_count != 2 * count or len(pdu) != 6 + byte_count:
-                    raise SimModbusException(3)
+                if not 1 <= count <= MAX_WRITE_REGISTERS or byte_count != 2 * count or len(pdu) != 6 + byte_count:
+                    raise SimModbusException(ILLEGAL_DATA_VALUE)
                 self.write(address, struct.unpack(f">{count}H", pdu[6:]))
                 return pdu[:5]
-            raise SimModbusException(1)
+            raise SimModbusException(ILLEGAL_FUNCTION)
         except SimModbusException as exc:
-            return bytes([function_code | 0x80, exc.code])
+            return bytes([function_code | EXCEPTION_FLAG, exc.code])
 
 
 def _float_meter_tables(spans: Sequence[tuple[int, int]]) -> dict[int, int]:
     return {address: 0 for start, end in spans for address in range(start, end)}
-
-
-def _float_registers(registers: Sequence[RegisterSpec]) -> Mapping[str, int]:
-    return MappingProxyType({spec.name: spec.address for spec in registers})
 
 
 class _SimEastronMeter(SimRegisterDevice):
@@ -211,7 +211,7 @@ class _SimEastronMeter(SimRegisterDevice):
 class SimSDM120(_SimEastronMeter):
     """Eastron SDM120-Modbus single-phase meter; every value attribute is settable."""
 
-    FLOAT_REGISTERS = _float_registers(sdm120.REGISTERS)
+    FLOAT_REGISTERS = SDM120_FLOAT_REGISTERS
     INPUT_SPANS = ((0x0000, 0x0060), (0x0156, 0x015A))
 
     def __init__(
@@ -233,7 +233,7 @@ class SimSDM120(_SimEastronMeter):
 class SimSDM630(_SimEastronMeter):
     """Eastron SDM630-Modbus v2 three-phase meter; every value attribute is settable."""
 
-    FLOAT_REGISTERS = _float_registers(sdm630.REGISTERS)
+    FLOAT_REGISTERS = SDM630_FLOAT_REGISTERS
     INPUT_SPANS = ((0x0000, 0x0060), (0x00C8, 0x00F0), (0x0156, 0x0160))
 
     def __init__(
@@ -368,7 +368,7 @@ class SimModbusSlave:
 
     def answer(self, frame: bytes) -> bytes | None:
         """The frame the line carries back for a request frame (None: silence, as on a real bus)."""
-        if not crc_ok(frame):
+        if not frame_crc_ok(frame):
             return None
         with self._devices_lock:
             device = self._devices.get(frame[0])
@@ -378,10 +378,10 @@ class SimModbusSlave:
         if fault == "silent":
             return None
         if isinstance(fault, tuple):
-            pdu = bytes([frame[1] | 0x80, fault[1]])
+            pdu = bytes([frame[1] | EXCEPTION_FLAG, fault[1]])
         else:
             pdu = device.respond(frame[1:-2])
-        answer = with_crc(bytes([frame[0]]) + pdu)
+        answer = frame_with_crc(bytes([frame[0]]) + pdu)
         if fault == "bad_crc":
             answer = answer[:-2] + bytes(b ^ 0xFF for b in answer[-2:])
         return answer
