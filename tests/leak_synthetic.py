@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.config.model import DeviceConfig
@@ -148,9 +148,12 @@ class Run:
 
 
 def _job_times(controller: LeakController, first: datetime, last: datetime) -> Iterator[datetime]:
+    """When a calendar runs the controller's daily job: its local time, every day."""
+    (job,) = controller.jobs
+    at_local = time.fromisoformat(job.at_local)
     day = first.astimezone(TZ).date() - timedelta(days=1)
     while True:
-        at = datetime.fromtimestamp(controller.windows.bounds(day)[1], UTC)
+        at = datetime.combine(day, at_local, TZ).astimezone(UTC)
         if at > last:
             return
         if at >= first:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from leak_synthetic import (
@@ -203,26 +203,46 @@ def test_leak_missed_nightly_job_is_caught_up_at_start() -> None:
     before = [(at, v) for at, v in samples if at < night_end - timedelta(minutes=1)]
     state = run(controller, before).state
     assert state.analysed_through == "2026-01-06"
+    # A restart before the verdict's time (05:15) leaves the night to the job.
+    early = _decide(controller, state, night_end + timedelta(minutes=14), 0.0, starting=True)
+    assert early.state.analysed_through == "2026-01-06"
     restart = night_end + timedelta(hours=3)
     total = next(v for at, v in samples if at >= restart)
     decision = _decide(controller, state, restart, total, starting=True)
     assert decision.state.analysed_through == "2026-01-07"
     assert decision.state.nights[-1].mnf_lph == 0.0 and decision.state.nights[-1].note == "learning"
-    assert [e.kind for e in decision.events] == ["decision"]
+    assert [e.kind for e in decision.events] == ["job", "decision"]
+    assert decision.events[0].data["by"] == "restart after the nightly job's time"
 
 
-def test_leak_nightly_job_waits_for_the_data_of_the_night_end() -> None:
+def test_leak_nightly_verdict_comes_from_the_job_after_the_night() -> None:
     controller = LeakController(building_config(), DEVICE)
     night_end = datetime(2026, 1, 7, 5, 0, tzinfo=TZ).astimezone(UTC)
-    state = run(controller, _steady(night_end - timedelta(hours=6), 359, 0.0, 10.0)).state
-    early = controller.run_job("nightly", state, night_end)
-    assert early.state.analysed_through == "2026-01-06" and early.commands == ()
-    after = _decide(controller, early.state, night_end + timedelta(seconds=30), 10.0)
-    assert after.state.analysed_through == "2026-01-07" and after.state.nights[-1].mnf_lph == 0.0
-    again = controller.run_job("nightly", after.state, night_end + timedelta(minutes=1))
-    assert again.state.nights == after.state.nights
+    state = run(controller, _steady(night_end - timedelta(hours=6), 374, 0.0, 10.0)).state
+    # Samples up to 05:14 came in: decide() judged nothing by itself.
+    assert state.analysed_through == "2026-01-06"
+    verdict = controller.run_job("nightly", state, night_end + timedelta(minutes=15))
+    assert verdict.state.analysed_through == "2026-01-07" and verdict.state.nights[-1].mnf_lph == 0.0
+    (event,) = verdict.events
+    assert event.kind == "job" and event.data["date"] == "2026-01-07" and event.data["by"] == "nightly job"
+    assert event.data["mnf_lph"] == 0.0 and "night ending 2026-01-07: minimum night flow 0.0 L/h" in event.reason
+    again = controller.run_job("nightly", verdict.state, night_end + timedelta(minutes=16))
+    assert again.state.nights == verdict.state.nights and again.events == ()
     with pytest.raises(ValueError):
         controller.run_job("weekly", state, night_end)
+
+
+def test_leak_stalled_calendar_still_gets_a_late_verdict() -> None:
+    controller = LeakController(building_config(), DEVICE)
+    night_end = datetime(2026, 1, 7, 5, 0, tzinfo=TZ).astimezone(UTC)
+    state = controller.initial_state()
+    # No calendar: decide() alone, every minute from 23:00 to 07:14.
+    for at, total in _steady(night_end - timedelta(hours=6), 360 + 15 + 119, 0.0, 10.0):
+        state = _decide(controller, state, at, total, starting=state == controller.initial_state()).state
+    assert state.analysed_through == "2026-01-06"  # 07:14: the job is 1 h 59 min late, not yet judged
+    late = _decide(controller, state, night_end + timedelta(minutes=15 + 120), 10.0)
+    assert late.state.analysed_through == "2026-01-07"
+    assert [e.data["by"] for e in late.events if e.kind == "job"] == ["late: the nightly job did not run"]
 
 
 def test_leak_expired_override_is_said_once_and_ignored() -> None:
@@ -255,5 +275,7 @@ def test_leak_state_round_trips_through_json() -> None:
 def test_leak_controller_declares_its_relays_inputs_and_job() -> None:
     controller = LeakController(building_config(), DEVICE)
     assert controller.relays == ("main-valve",) and controller.inputs == ("water-main.volume_total_l",)
-    assert [(j.name, j.at_local) for j in controller.jobs] == [("nightly", "05:00")]
+    assert [(j.name, j.at_local) for j in controller.jobs] == [("nightly", "05:15")]
+    later = LeakController(building_config(night_end=time(6, 50), verdict_delay_min=30), DEVICE)
+    assert [(j.name, j.at_local) for j in later.jobs] == [("nightly", "07:20")]
     assert LeakController(building_config(valve_relay=None), DEVICE).relays == ()

@@ -17,6 +17,7 @@ from edge.config.reader import (
     Table,
     check_id,
     in_range,
+    parse_clock,
     parse_toml,
     read_toml_file,
 )
@@ -164,9 +165,15 @@ def _agent(t: Table | None, config_path: Path) -> AgentConfig:
         tick_s=t.get("tick_s", float, 10.0, in_range(0.5, 600, " s")),
         stale_after_intervals=t.get("stale_after_intervals", float, 3.0, in_range(1.5, 100)),
         stuck_after_s=t.get("stuck_after_s", float, 6 * 3600.0, in_range(60, 30 * 86_400, " s")),
+        upkeep_at=t.get("upkeep_at", str, "03:30", _check_clock),
+        keep_readings_days=t.get("keep_readings_days", float, 400.0, in_range(1, 3650, " days")),
     )
     t.done()
     return agent
+
+
+def _check_clock(value: str) -> None:
+    parse_clock(value)
 
 
 def _check_id_list(value: list[Any]) -> None:

@@ -59,3 +59,6 @@ class AgentConfig:
     tick_s: float = 10.0
     stale_after_intervals: float = 3.0
     stuck_after_s: float = 6 * 3600.0
+    #: The store's daily upkeep: at this local time, readings older than keep_readings_days go.
+    upkeep_at: str = "03:30"
+    keep_readings_days: float = 400.0

@@ -15,6 +15,8 @@ from drivers.errors import HameauError
 
 T = TypeVar("T")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+CLOCK_PATTERN = re.compile(r"^(\d{2}):(\d{2})$")
+MINUTES_PER_DAY = 24 * 60
 DURATION_PATTERN = re.compile(r"(?:\d+(?:\.\d+)?[dhms])+")
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 DURATION_UNIT_S: dict[str, float] = {"d": 86_400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
@@ -267,3 +269,15 @@ def parse_duration(text: str) -> timedelta:
     if seconds <= 0:
         raise Invalid(f"{text!r} must be longer than zero")
     return timedelta(seconds=seconds)
+
+
+def parse_clock(text: str, *, allow_24: bool = False) -> int:
+    """Minutes since midnight of a local time 'HH:MM' ('24:00' too when `allow_24`)."""
+    match = CLOCK_PATTERN.match(text)
+    if match is not None:
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        if allow_24 and (hours, minutes) == (24, 0):
+            return MINUTES_PER_DAY
+        if hours < 24 and minutes < 60:
+            return hours * 60 + minutes
+    raise Invalid(f"{text!r} is not a time of day 'HH:MM' (00:00 to 23:59)")

@@ -18,6 +18,7 @@ EVENT_KINDS: frozenset[str] = frozenset({
     "override",        # a manual override was set, expired, cleared or refused
     "interlock",       # a safety rule overrode a wish (frost protection, burst valve)
     "agent",           # agent start, stop, restart
+    "job",             # a calendar job ran, with what it found (a night's verdict, the store's upkeep)
 })
 
 

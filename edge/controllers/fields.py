@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from edge.config.model import DeviceConfig, SensorConfig
-from edge.config.reader import Invalid, Table, check_id
+from edge.config.reader import Invalid, Table, check_id, parse_clock
 from edge.parts.part import Registry
 from edge.parts.registry import REGISTRY
 from edge.parts.relay.config import RelayConfig
 
 __all__ = ["ConfigContext", "check_id", "parse_clock", "parse_span", "relay_ref", "sensor_ref"]
 
-CLOCK_PATTERN = re.compile(r"^(\d{2}):(\d{2})$")
-MINUTES_PER_DAY = 24 * 60
 #: Weekday keys, Monday first (datetime.weekday() order).
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -40,18 +37,6 @@ class ConfigContext:
         """The smallest step of one of a sensor's readings (0 for fine values)."""
         sensor = self.sensors[sensor_id]
         return self.parts.of(sensor).resolution(sensor, reading)
-
-
-def parse_clock(text: str, *, allow_24: bool = False) -> int:
-    """Minutes since midnight of a local time 'HH:MM' ('24:00' too when `allow_24`)."""
-    match = CLOCK_PATTERN.match(text)
-    if match is not None:
-        hours, minutes = int(match.group(1)), int(match.group(2))
-        if allow_24 and (hours, minutes) == (24, 0):
-            return MINUTES_PER_DAY
-        if hours < 24 and minutes < 60:
-            return hours * 60 + minutes
-    raise Invalid(f"{text!r} is not a time of day 'HH:MM' (00:00 to 23:59)")
 
 
 def parse_span(text: str, *, allow_24: bool = False) -> tuple[int, int]:

@@ -24,10 +24,12 @@ from edge.runtime.relays import RelayBank
 from edge.runtime.sampler import Sampler
 from edge.storage.schema import to_json as store_json
 from edge.storage.store import Store
+from edge.storage.upkeep import daily_upkeep
 
 #: Events that are committed at once instead of with the next batch.
 CRITICAL_EVENTS: frozenset[str] = frozenset({"alarm", "alarm_acked", "override", "interlock", "agent"})
 AGENT_STATE_KEY = "agent"
+UPKEEP_JOB = "store.upkeep"
 #: A controller state's "mode" and "reason", as the status snapshot shows them.
 Summary = tuple[Any, Any]
 
@@ -86,6 +88,7 @@ class Agent:
                 self.calendar.add_daily(
                     f"{controller.id}.{job.name}", job.at_local, self._tz, self._job_runner(controller, job.name)
                 )
+        self.calendar.add_daily(UPKEEP_JOB, self.config.agent.upkeep_at, self._tz, self._upkeep)
         for sensor_id, sensor in self.hardware.sensors.items():
             saved = self.store.load_state(f"meter:{sensor_id}")
             if isinstance(sensor, PulseMeter) and saved is not None:
@@ -147,6 +150,13 @@ class Agent:
             self._record(self._apply(controller, decision, now))
 
         return run
+
+    def _upkeep(self, now: datetime) -> None:
+        done = daily_upkeep(self.store, now, self.config.agent.keep_readings_days)
+        self._record([Event("job", "store", done.describe(), now, {
+            "job": UPKEEP_JOB, "readings_removed": done.readings_removed, "kept_since": done.kept_since.isoformat(),
+            "wal_before_bytes": done.wal_before_bytes, "wal_after_bytes": done.wal_after_bytes,
+        })])
 
     def _expire_overrides(self, now: datetime) -> None:
         for relay_id in manual.expired(self._overrides, now):

@@ -32,7 +32,8 @@ class ScheduleCalendar:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._scheduler = schedule.Scheduler()
+        #: The `schedule` scheduler holding the jobs (its jobs' next_run say when each runs next).
+        self.scheduler = schedule.Scheduler()
         self._ran: list[str] = []
 
     def add_daily(self, name: str, at_local: str, tz: ZoneInfo, job: JobCallback) -> None:
@@ -42,20 +43,20 @@ class ScheduleCalendar:
             self._ran.append(name)
             job(self._clock.now())
 
-        self._scheduler.every().day.at(at_local, tz.key).do(run).tag(name)
+        self.scheduler.every().day.at(at_local, tz.key).do(run).tag(name)
 
     def next_runs(self) -> dict[str, datetime]:
         """When each job runs next (schedule keeps naive system-local times; these are aware)."""
         return {
             next(iter(job.tags)): job.next_run.astimezone(UTC)
-            for job in self._scheduler.jobs
+            for job in self.scheduler.jobs
             if job.next_run is not None
         }
 
     def run_pending(self, now: datetime) -> list[str]:
         """Let `schedule` run what is due by the system clock."""
         self._ran = []
-        self._scheduler.run_pending()
+        self.scheduler.run_pending()
         return self._ran
 
 

@@ -21,6 +21,12 @@ STUCK_QUANTITIES: dict[str, float] = {
 }
 
 
+#: How early a sample may be taken, so that a tick as long as the interval never skips one:
+#: a fraction of the interval, at most a few milliseconds.
+EARLY_FRACTION = 0.01
+EARLY_S = 0.005
+
+
 @dataclass
 class SensorHealth:
     """What the agent knows of one sensor right now."""
@@ -82,9 +88,10 @@ class Sampler:
         taken: list[tuple[str, tuple[Reading, ...]]] = []
         events: list[Event] = []
         for sensor_id, state in self.health.items():
-            if not force and monotonic_s < state.next_due_s:
-                continue
             interval_s = state.config.interval_s
+            # A tick landing a hair before the due time (float sums of seconds) still takes the sample.
+            if not force and monotonic_s < state.next_due_s - min(EARLY_S, interval_s * EARLY_FRACTION):
+                continue
             # A steady cadence (due + interval), restarted from now only after falling a whole interval behind.
             behind = force or state.next_due_s == 0.0 or monotonic_s - state.next_due_s >= interval_s
             state.next_due_s = (monotonic_s if behind else state.next_due_s) + interval_s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from drivers.sim.world_spec import WorldSpec
 from edge.config.box import BoxConfig
 from edge.hardware.assembly import Hardware
 from edge.runtime.agent import Agent
-from edge.runtime.calendar import SimCalendar
+from edge.runtime.calendar import Calendar, SimCalendar
 from edge.simulation.hardware import open_simulated_hardware
 from edge.simulation.report import Recorder
 from edge.storage.store import Store
@@ -36,6 +37,8 @@ class Simulation:
     db_path: Path
     agent: Agent | None = None
     recorder: Recorder | None = None
+    #: The calendar each boot gets (a stalled one, in a test, shows what the calendar's jobs do).
+    calendar: Callable[[], Calendar] = SimCalendar
 
     @property
     def now(self) -> datetime:
@@ -47,7 +50,7 @@ class Simulation:
         store = Store(
             self.db_path, commit_interval_s=self.config.agent.commit_interval_s, monotonic=self.clock.monotonic
         )
-        self.agent = Agent(self.config, self.hardware, store, self.clock, SimCalendar())
+        self.agent = Agent(self.config, self.hardware, store, self.clock, self.calendar())
         self.agent.start()
         return self.agent
 

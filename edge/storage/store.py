@@ -169,6 +169,12 @@ class Store:
                 pass
         return total
 
+    def delete_readings_before(self, before: datetime) -> int:
+        """Delete the readings taken before `before` (pending ones are written first); how many went."""
+        with self._transaction() as conn:
+            removed = conn.execute("DELETE FROM readings WHERE ts < ?", (to_epoch(before),)).rowcount
+        return int(removed)
+
     def changed_externally(self) -> bool:
         """Whether another connection (a technician's command) committed since the last call."""
         version = self._pragma_int("data_version")

@@ -39,9 +39,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from edge.config.reader import Invalid, Table, in_range
+from edge.config.reader import MINUTES_PER_DAY, Invalid, Table, in_range
 from edge.controllers.fields import (
-    MINUTES_PER_DAY,
     WEEKDAY_NAMES,
     WEEKDAYS,
     ConfigContext,

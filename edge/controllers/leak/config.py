@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-from edge.config.reader import ID_PATTERN, Table, check_id, in_range, one_of, positive
-from edge.controllers.fields import ConfigContext, parse_clock
+from edge.config.reader import ID_PATTERN, Table, check_id, in_range, one_of, parse_clock, positive
+from edge.controllers.fields import ConfigContext
 
 VOLUME_READING = "volume_total_l"
 
@@ -19,6 +19,8 @@ class LeakConfig:
     meter: str
     night_start: time = time(1, 0)
     night_end: time = time(5, 0)
+    #: The nightly verdict comes this long after night_end, once the night's last samples are in.
+    verdict_delay_min: int = 15
     bucket_min: int = 60
     warmup_nights: int = 14
     baseline_nights: int = 42
@@ -43,6 +45,12 @@ class LeakConfig:
         start = self.night_start.hour * 60 + self.night_start.minute
         end = self.night_end.hour * 60 + self.night_end.minute
         return (end - start) % (24 * 60)
+
+    @property
+    def verdict_at(self) -> time:
+        """Local time of the nightly verdict: night_end plus verdict_delay_min."""
+        minutes = (self.night_end.hour * 60 + self.night_end.minute + self.verdict_delay_min) % (24 * 60)
+        return time(minutes // 60, minutes % 60)
 
     @property
     def input_key(self) -> str:
@@ -81,6 +89,7 @@ def parse_leak(t: Table, ctx: ConfigContext) -> LeakConfig | None:
     resolution_l = t.get("meter_resolution_l", float, resolution_l, in_range(0, 1000, " L"))
     night_start = _clock(t, "night_start", "01:00")
     night_end = _clock(t, "night_end", "05:00")
+    verdict_delay_min = t.get("verdict_delay_min", int, 15, in_range(1, 180, " min"))
     bucket_min = t.get("bucket_min", int, 60, in_range(5, 240, " min"))
     warmup = t.get("warmup_nights", int, 14, in_range(3, 60))
     baseline = t.get("baseline_nights", int, 42, in_range(3, 120))
@@ -92,6 +101,7 @@ def parse_leak(t: Table, ctx: ConfigContext) -> LeakConfig | None:
         meter=meter,
         night_start=night_start,
         night_end=night_end,
+        verdict_delay_min=verdict_delay_min,
         bucket_min=bucket_min,
         warmup_nights=warmup,
         baseline_nights=baseline,

@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 from edge.config.model import DeviceConfig
 from edge.controllers import overrides as manual
-from edge.controllers.base import Decision, Job, RelayCommand, SensorInput
+from edge.controllers.base import Decision, Job, SensorInput
 from edge.controllers.events import Event
 from edge.controllers.leak import state as leak_state
 from edge.controllers.leak.config import LeakConfig
@@ -60,11 +60,12 @@ from edge.controllers.leak.stats import (
     current_baseline,
     night_flow,
 )
+from edge.controllers.leak.valve import Valve
 
 NIGHTLY_JOB = "nightly"
 CONTINUOUS_WINDOW_S = 24 * 3600.0
-#: A night whose nightly job did not run is analysed by decide() this long after it ended.
-LATE_ANALYSIS_S = 3600.0
+#: A night whose nightly verdict did not come (the calendar stalled) is judged by decide() this long after it.
+LATE_VERDICT_S = 2 * 3600.0
 
 
 def _iso(epoch_s: float | None) -> str | None:
@@ -78,9 +79,7 @@ class LeakController:
         self.config = config
         self.id = config.id
         tz = ZoneInfo(device.timezone)
-        self._zone = tz
-        #: What an override's on and off mean for the valve.
-        self._names = ("open", "close") if config.valve_closed_when == "on" else ("close", "open")
+        self.valve = Valve(config, tz)
         self.windows = NightWindows(config.night_start, config.night_end, config.bucket_min * 60.0, tz)
         self.meter_params = MeterParams(
             windows=self.windows,
@@ -113,9 +112,9 @@ class LeakController:
         return (self.config.input_key,)
 
     @property
-    def jobs(self) -> tuple:
-        """The nightly analysis, at the end of the night window."""
-        return (Job(NIGHTLY_JOB, self.config.night_end.strftime("%H:%M")),)
+    def jobs(self) -> tuple[Job, ...]:
+        """The nightly verdict, verdict_delay_min after the end of the night window."""
+        return (Job(NIGHTLY_JOB, self.config.verdict_at.strftime("%H:%M")),)
 
     def initial_state(self) -> LeakState:
         """Nothing learned yet."""
@@ -141,23 +140,21 @@ class LeakController:
 
     # -- calendar job -------------------------------------------------------------------------
     def run_job(self, name: str, state: LeakState, now: datetime) -> Decision[LeakState]:
-        """Analyse the night that just ended, once the meter data reaches its end.
+        """The nightly verdict: judge the night that ended verdict_delay_min ago, once.
 
-        A job run on the stroke of the night's end usually has not seen the last sample yet (with a
-        1 L/pulse meter, one pulse less in the last bucket reads as half the flow): then the next
-        decide() analyses the night as soon as a sample reaches its end, or an hour late without one.
+        The delay lets the samples that close the night's last bucket come in (with a 1 L/pulse meter,
+        one pulse less in the last bucket reads as half the flow). decide() judges a night itself only
+        after a restart that missed the job, or LATE_VERDICT_S after it if the calendar stalled.
         The valve command follows at the next decide.
         """
         if name != NIGHTLY_JOB:
             raise ValueError(f"unknown job {name!r} for leak controller {self.id!r}")
         events: list[Event] = []
         night = self.windows.latest_ended(now)
-        last_at = state.track.last_at
-        due = state.analysed_through is None or night.isoformat() > state.analysed_through
-        if due and last_at is not None and last_at >= self.windows.bounds(night)[1]:
-            state = self._analyse(state, night, now, events)
+        if state.analysed_through is None or night.isoformat() > state.analysed_through:
+            state = self._analyse(state, night, now, events, by="nightly job")
         state = self._with_mode(state)
-        return Decision(state, (), tuple(events), self._interlocks(state))
+        return Decision(state, (), tuple(events), self.valve.interlocks(state))
 
     # -- every tick ---------------------------------------------------------------------------
     def decide(
@@ -187,13 +184,15 @@ class LeakController:
             state = replace(state, faulted=True)
         assert state.analysed_through is not None
         if latest.isoformat() > state.analysed_through:
-            ended_s = self.windows.bounds(latest)[1]
-            data_in = state.track.last_at is not None and state.track.last_at >= ended_s
-            if starting or data_in or now.timestamp() >= ended_s + LATE_ANALYSIS_S:
-                state = self._analyse(state, latest, now, events)
-        commands, state = self._valve(state, overrides, now, starting, events)
+            due_s = self.windows.bounds(latest)[1] + self.config.verdict_delay_min * 60.0
+            now_s = now.timestamp()
+            if starting and now_s >= due_s:
+                state = self._analyse(state, latest, now, events, by="restart after the nightly job's time")
+            elif now_s >= due_s + LATE_VERDICT_S:
+                state = self._analyse(state, latest, now, events, by="late: the nightly job did not run")
+        commands, state = self.valve.command(state, overrides, now, starting, events)
         state = self._with_mode(state)
-        return Decision(state, commands, tuple(events), self._interlocks(state))
+        return Decision(state, commands, tuple(events), self.valve.interlocks(state))
 
     def _take_sample(
         self, state: LeakState, at: float, total_l: float, now: datetime, events: list[Event]
@@ -213,7 +212,7 @@ class LeakController:
         return self._check_burst(state, now, events)
 
     # -- night flow ---------------------------------------------------------------------------
-    def _analyse(self, state: LeakState, night: date, now: datetime, events: list[Event]) -> LeakState:
+    def _analyse(self, state: LeakState, night: date, now: datetime, events: list[Event], *, by: str) -> LeakState:
         key = night.isoformat()
         buckets = self.windows.buckets(night)
         data = state.track.night
@@ -226,7 +225,9 @@ class LeakController:
                 note += f"; {data.gaps} gap(s) in the data"
         state = replace(state, analysed_through=key)
         if flow_mnf is None:
-            return self._remember(state, NightRecord(key, None, note))
+            record = NightRecord(key, None, note)
+            events.append(self._verdict_event(record, by, now))
+            return self._remember(state, record)
         verdict = assess_night(state.detector, key, flow_mnf, self.detector_params)
         base = verdict.baseline
         record = NightRecord(
@@ -241,6 +242,7 @@ class LeakController:
             baseline_lph=None if upcoming is None else upcoming.median_lph,
             spread_lph=None if upcoming is None else upcoming.spread_lph,
         ), record)
+        events.append(self._verdict_event(record, by, now))
         if verdict.alarm and base is not None and not state.latched("night_flow"):
             reason = (f"night flow {flow_mnf:.1f} L/h against a usual {base.median_lph:.1f} L/h "
                       f"(spread {base.spread_lph:.1f} L/h): leak suspected over the last nights")
@@ -256,6 +258,18 @@ class LeakController:
             }
             state = self._raise(state, "night_flow", reason, evidence, now, events)
         return state
+
+    def _verdict_event(self, record: NightRecord, by: str, now: datetime) -> Event:
+        """The night's verdict as the events table keeps it: its minimum night flow against the baseline."""
+        text = f"night ending {record.night}: "
+        if record.mnf_lph is None:
+            text += record.note
+        elif record.baseline_lph is None or record.cusum is None:
+            text += f"minimum night flow {record.mnf_lph:.1f} L/h ({record.note})"
+        else:
+            text += (f"minimum night flow {record.mnf_lph:.1f} L/h against a usual {record.baseline_lph:.1f} L/h, "
+                     f"CUSUM {record.cusum:.1f} of {self.config.cusum_h:g}")
+        return Event("job", self.id, f"{text} [{by}]", now, {"job": NIGHTLY_JOB, "by": by, **record.evidence()})
 
     def _remember(self, state: LeakState, record: NightRecord) -> LeakState:
         return replace(state, nights=(*state.nights, record)[-KEPT_NIGHTS:])
@@ -332,47 +346,6 @@ class LeakController:
             elif alarm.alarm_kind == "burst":
                 state = replace(state, track=replace(state.track, above_since=None))
         return state
-
-    # -- valve --------------------------------------------------------------------------------
-    def _interlocks(self, state: LeakState) -> dict[str, str]:
-        if self.config.valve_relay is None or not state.latched("burst"):
-            return {}
-        return {self.config.valve_relay: f"burst alarm {self.id}/burst latched: the valve stays closed "
-                                         "until the alarm is acknowledged"}
-
-    def _valve(
-        self, state: LeakState, overrides: Mapping[str, manual.Override], now: datetime, starting: bool,
-        events: list[Event],
-    ) -> tuple[tuple[RelayCommand, ...], LeakState]:
-        relay = self.config.valve_relay
-        if relay is None:
-            return (), state
-        closed_on = self.config.valve_closed_when == "on"
-        burst = state.latched("burst")
-        interlock = self._interlocks(state).get(relay, "")
-
-        def refuse(override: manual.Override) -> str:
-            return interlock if interlock and override.on != closed_on else ""
-
-        review = manual.review(
-            relay, overrides, now, source=self.id, zone=self._zone, memory=state.overrides,
-            interlock=refuse, names=self._names,
-        )
-        events.extend(review.events)
-        closed, why = burst, "burst alarm latched" if burst else "no burst: water supply open"
-        if review.active is not None:
-            closed = review.active.on == closed_on
-            why = manual.describe(review.active, self._zone, now, self._names)
-        on = closed == closed_on
-        word = "closed" if closed else "open"
-        if starting or state.valve_closed != closed:
-            events.append(Event("decision", self.id, f"valve {relay} {word}: {why}", now,
-                                {"relay": relay, "on": on, "valve": word, "mode": state.mode,
-                                 "flow_lph": state.track.flow_lph}))
-        command = RelayCommand(relay, on, f"valve {word}: {why}")
-        if state.valve_closed == closed and state.overrides is review.memory:
-            return (command,), state
-        return (command,), replace(state, valve_closed=closed, overrides=review.memory)
 
     # -- status -------------------------------------------------------------------------------
     def _with_mode(self, state: LeakState) -> LeakState:

@@ -22,7 +22,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from edge.config.model import DeviceConfig
 from edge.controllers import overrides as manual
