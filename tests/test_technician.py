@@ -13,19 +13,17 @@ from drivers.sim.clock import SimClock
 from edge.config.box import BoxConfig
 from edge.config.loader import parse_config
 from edge.storage.store import Store
+from edge.technician.render import evidence_summary, render_alarms, render_status
 from edge.technician.reports import (
     UnknownRelayError,
     ack_alarm,
     agent_stale_after_s,
     alarms_report,
-    evidence_summary,
-    format_duration,
     parse_duration,
-    render_alarms,
-    render_status,
     set_relay,
     status_report,
 )
+from edge.technician.times import format_duration
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "village-hall.toml"
 NOW = datetime(2026, 1, 10, 21, 0, tzinfo=UTC)  # 22:00 in Paris

@@ -16,13 +16,12 @@ from edge.config.loader import ConfigError, load_config
 from edge.runtime.clock import SystemClock
 from edge.storage.schema import NewerSchemaError
 from edge.storage.store import Store
+from edge.technician.render import render_alarms, render_status
 from edge.technician.reports import (
     UnknownRelayError,
     ack_alarm,
     alarms_report,
     parse_duration,
-    render_alarms,
-    render_status,
     set_relay,
     status_report,
 )

@@ -1,4 +1,4 @@
-"""The technician's commands on the local store: status, relay overrides, alarms (data, then text)."""
+"""The technician's commands on the local store, as data: status, relay overrides, alarms."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from edge.controllers.events import Event
 from edge.controllers.overrides import Override
 from edge.storage.schema import Alarm
 from edge.storage.store import Store
+from edge.technician.times import age_s as _age_s
+from edge.technician.times import format_duration
+from edge.technician.times import parse_time as _parse_time
 
 DEFAULT_OVERRIDE = timedelta(hours=1)
 MAX_OVERRIDE = timedelta(days=7)
-_EVIDENCE_WIDTH = 100
 
 
 class UnknownRelayError(ValueError):
@@ -34,40 +36,12 @@ def parse_duration(text: str) -> timedelta:
     return duration
 
 
-def format_duration(seconds: float) -> str:
-    """A duration as a technician says it: '45 s', '12 min', '1 h 30 min', '3 d 2 h'."""
-    s = int(round(abs(seconds)))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86_400:
-        h, m = divmod(s // 60, 60)
-        return f"{h} h" + (f" {m} min" if m else "")
-    d, h = divmod(s // 3600, 24)
-    return f"{d} d" + (f" {h} h" if h else "")
-
-
 def agent_stale_after_s(config: BoxConfig) -> float:
     """How old the agent's snapshot may be before we say the agent is not running.
 
     The agent saves its snapshot every tick but writes it at each batched commit, so allow two commits.
     """
     return 2 * config.agent.commit_interval_s + 3 * config.agent.tick_s
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else None
-
-
-def _age_s(at: datetime | None, now: datetime) -> float | None:
-    return None if at is None else (now - at).total_seconds()
 
 
 def _override_dict(override: Override, now: datetime) -> dict[str, Any]:
@@ -224,125 +198,3 @@ def ack_alarm(store: Store, alarm_id: int, by: str, now: datetime) -> tuple[Alar
     if before is None:
         return None, False
     return store.ack_alarm(alarm_id, by, now), before.latched
-
-
-# -- text ----------------------------------------------------------------------------------------
-
-
-def _local(iso: str | None, tz: zoneinfo.ZoneInfo) -> str:
-    at = _parse_time(iso)
-    return "?" if at is None else f"{at.astimezone(tz):%a %d %b %H:%M %Z}"
-
-
-def _ago(age_s: float | None) -> str:
-    if age_s is None:
-        return "never"
-    return f"in {format_duration(-age_s)}" if age_s < 0 else f"{format_duration(age_s)} ago"
-
-
-def _size(n_bytes: int) -> str:
-    if n_bytes < 1000:
-        return f"{n_bytes} B"
-    value = float(n_bytes)
-    for unit in ("kB", "MB", "GB"):
-        value /= 1000
-        if value < 1000 or unit == "GB":
-            break
-    return f"{value:.1f} {unit}"
-
-
-def _value(name: str, entry: dict[str, Any]) -> str:
-    value, unit = entry.get("value"), entry.get("unit", "")
-    text = f"{value:.6g}" if isinstance(value, (int, float)) else str(value)
-    return f"{name} = {text}" + ("" if unit in ("", "1") else f" {unit}")
-
-
-def evidence_summary(evidence: dict[str, Any], width: int = _EVIDENCE_WIDTH) -> str:
-    """'key=value, ...' cut to `width` characters."""
-    parts = []
-    for key, value in evidence.items():
-        text = f"{value:.6g}" if isinstance(value, float) else str(value)
-        parts.append(f"{key}={text}")
-    summary = ", ".join(parts)
-    return summary if len(summary) <= width else summary[: width - 3] + "..."
-
-
-def render_status(report: dict[str, Any]) -> str:
-    """The status report as text for a terminal."""
-    tz = zoneinfo.ZoneInfo(report["timezone"])
-    agent, db = report["agent"], report["database"]
-    name = f" ({report['name']})" if report.get("name") else ""
-    lines = [f"hameau status: {report['device']}{name} at {_local(report['now'], tz)}"]
-    if agent["last_seen"] is None:
-        lines.append("AGENT HAS NEVER RUN: no status snapshot in the database")
-    elif agent["running"]:
-        lines.append(
-            f"agent: running, pid {agent.get('pid', '?')}, version {agent.get('version', '?')}, "
-            f"started {_local(agent.get('started_at'), tz)}; snapshot {_ago(agent['age_s'])}"
-        )
-    else:
-        lines.append(
-            f"AGENT NOT RUNNING: last seen {_ago(agent['age_s'])} ({_local(agent['last_seen'], tz)}); "
-            "values below are from then"
-        )
-    where = f"{db['path']}, {_size(db['size_bytes'])}" if db["exists"] else f"{db['path']} (does not exist yet)"
-    lines += [f"database: {where}", "", "sensors:"]
-    width = max((len(s["id"]) for s in report["sensors"]), default=0)
-    for s in report["sensors"]:
-        values = ", ".join(_value(n, e) for n, e in s["readings"].items()) or "no value"
-        if s["age_s"] is not None:
-            values += f", {_ago(s['age_s'])}"
-        elif not s["readings"]:
-            values += " yet"
-        health = s["health"].upper() if s["health"] != "ok" else "ok"
-        fault = f" ({s['fault']})" if s["fault"] else ""
-        lines.append(f"  {s['id']:<{width}}  {health:<7} {values}{fault}")
-    lines += ["", "controllers:"]
-    if not report["controllers"]:
-        lines.append("  (none reported)")
-    for c in report["controllers"]:
-        lines.append(f"  {c['id']}  {c.get('kind', '?')}, mode {c.get('mode', '?')}: {c.get('reason', '')}")
-    lines += ["", "relays:"]
-    width = max((len(r["id"]) for r in report["relays"]), default=0)
-    for r in report["relays"]:
-        state = "?" if r["on"] is None else ("ON" if r["on"] else "OFF")
-        line = f"  {r['id']:<{width}}  {state:<3}" + (" (no state reported)" if r["on"] is None else "")
-        if r["decided_by"]:
-            line += f" by {r['decided_by']}: {r['reason'] or ''}"
-        if r["until"]:
-            line += f" until {_local(r['until'], tz)}"
-        if r["feedback"] is not None and r["on"] is not None and r["feedback"] != r["on"]:
-            line += f"  FEEDBACK SAYS {'ON' if r['feedback'] else 'OFF'}"
-        lines.append(line.rstrip())
-        if r["interlock"]:
-            lines.append(f"  {'':<{width}}  interlock: {r['interlock']} (overrides refused)")
-        o = r["override"]
-        if o is not None:
-            until_age = (datetime.fromisoformat(report["now"]) - datetime.fromisoformat(o["until"])).total_seconds()
-            expiry = f"expires {_ago(until_age)}" if o["active"] else f"expired {_ago(until_age)}"
-            lines.append(
-                f"  {'':<{width}}  override: {'ON' if o['on'] else 'OFF'} until {_local(o['until'], tz)} "
-                f"({expiry}), set by {o['by']}" + (f": {o['reason']}" if o["reason"] else "")
-            )
-    lines += ["", _alarms_text(report["alarms"], tz)]
-    return "\n".join(lines)
-
-
-def _alarms_text(alarms: list[dict[str, Any]], tz: zoneinfo.ZoneInfo) -> str:
-    if not alarms:
-        return "no latched alarm"
-    lines = [f"{len(alarms)} latched alarm{'s' if len(alarms) > 1 else ''}:"]
-    for a in alarms:
-        lines.append(
-            f"  #{a['id']}  {a['kind']} from {a['source']}, raised {_local(a['raised_at'], tz)} "
-            f"({_ago(a['age_s'])}): {a['reason']}"
-        )
-        if a["evidence"]:
-            lines.append(f"       evidence: {evidence_summary(a['evidence'])}")
-    lines.append("  acknowledge with: hameau-edge alarms ack ID")
-    return "\n".join(lines)
-
-
-def render_alarms(report: dict[str, Any]) -> str:
-    """The latched alarms as text for a terminal."""
-    return _alarms_text(report["alarms"], zoneinfo.ZoneInfo(report["timezone"]))
