@@ -72,7 +72,7 @@ def relay_ref(t: Table, name: str, ctx: ConfigContext) -> str:
 def sensor_ref(t: Table, name: str, ctx: ConfigContext, reading: str, what: str, *, required: bool = True) -> str | None:
     """A reference to a sensor declared under [[sensors]] that gives `reading` (e.g. a lux sensor)."""
     sensor_id = t.get(name, str) if required else t.optional(name, str)
-    if not isinstance(t.raw.get(name), str):
+    if sensor_id is None or not isinstance(t.raw.get(name), str):
         return sensor_id
     sensor = ctx.sensors.get(sensor_id)
     if sensor is None:

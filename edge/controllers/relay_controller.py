@@ -16,13 +16,20 @@ from edge.controllers.timing import MinimumTimes, fmt_wait, step_switch
 class RelayState(Protocol):
     """What the state of a one-relay controller holds, whatever else it remembers."""
 
-    mode: str
-    reason: str
-    on: bool | None
-    changed_at_s: float | None
-    override_key: str
-    expired_overrides: tuple[str, ...]
-    refused_overrides: tuple[str, ...]
+    @property
+    def mode(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def on(self) -> bool | None: ...
+    @property
+    def changed_at_s(self) -> float | None: ...
+    @property
+    def override_key(self) -> str: ...
+    @property
+    def expired_overrides(self) -> tuple[str, ...]: ...
+    @property
+    def refused_overrides(self) -> tuple[str, ...]: ...
 
 
 S = TypeVar("S", bound=RelayState)

@@ -140,6 +140,7 @@ class LightingController(RelayController[LightingState]):
         )
         events = list(review.events)
         cutoff = self._cutoff(now, now_s, day, rules) if review.active is None and rules is not None else None
+        wish: bool | None
         if review.active is not None:
             wish, mode, reason = review.active.on, "override", manual.describe(review.active, self._zone, now)
         elif cutoff is not None:
