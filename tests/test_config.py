@@ -318,3 +318,11 @@ def test_config_array_where_table_expected(tmp_path: Path) -> None:
 def test_config_simulation_unplugged_must_name_sensors(tmp_path: Path) -> None:
     keys = _keys(tmp_path, BASE + '\n[simulation]\nenabled = true\nunplugged = ["lux", "ghost"]\n')
     assert keys == {"simulation.unplugged": "no sensor 'ghost' to unplug"}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "+nan", "1e400", "999999999999999999999999999999" * 12])
+def test_config_rejects_numbers_that_are_not_finite(tmp_path: Path, value: str) -> None:
+    text = BASE.replace("latitude = 45.2", f"latitude = {value}") + f"\n[agent]\ntick_s = {value}\n"
+    keys = _keys(tmp_path, text)
+    assert keys["device.latitude"].startswith("expected a finite number")
+    assert keys["agent.tick_s"].startswith("expected a finite number")

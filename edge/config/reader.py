@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -115,7 +116,10 @@ class Table:
             self.fail(name, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {_describe(value)}")
             return default if default is not REQUIRED else _placeholder(kind)
         if kind is float:
-            value = float(value)
+            value = _finite(value)
+            if value is None:
+                self.fail(name, f"expected a finite number, got {self.raw[name]!r}")
+                return default if default is not REQUIRED else _placeholder(kind)
         if check is not None:
             try:
                 check(value)
@@ -204,6 +208,15 @@ def positive(value: float) -> None:
     """A check that the value is strictly positive."""
     if value <= 0:
         raise Invalid(f"must be > 0, got {value:g}")
+
+
+def _finite(value: float) -> float | None:
+    """The value as a float, or None for NaN, an infinity or an integer too large for a float."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _is_kind(value: object, kind: type) -> bool:
