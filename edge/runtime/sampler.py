@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from drivers.errors import SensorError
 from drivers.reading import Reading, Sensor
@@ -34,11 +34,15 @@ class SensorHealth:
     config: SensorConfig
     readings: dict[str, Reading] = field(default_factory=dict)
     at: datetime | None = None
+    #: The monotonic time of `at`: ages are measured on it, so a step of the wall clock (NTP after a
+    #: boot without RTC) neither ages a value nor makes one look younger.
+    at_s: float | None = None
     health: str = "unknown"
     fault: str | None = None
     fault_code: str | None = None
     next_due_s: float = 0.0
-    unchanged_since: dict[str, datetime] = field(default_factory=dict)
+    #: Per reading, the monotonic time its current value was first read (stuck detection).
+    unchanged_since: dict[str, float] = field(default_factory=dict)
     #: `at` and its ISO text, written in every status snapshot until the sensor is read again.
     _at_text: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -86,7 +90,9 @@ class Sampler:
     ) -> tuple[list[tuple[str, tuple[Reading, ...]]], list[Event]]:
         """Read every sensor whose interval has passed (all with `force`); return readings and events."""
         taken: list[tuple[str, tuple[Reading, ...]]] = []
-        events: list[Event] = []
+        # Ages are judged before reading: a value that went stale while the loop stalled is a fault
+        # episode, even if the sensor is read again in this very tick.
+        events = self._check_stale(now, monotonic_s)
         for sensor_id, state in self.health.items():
             interval_s = state.config.interval_s
             # A tick landing a hair before the due time (float sums of seconds) still takes the sample.
@@ -106,8 +112,7 @@ class Sampler:
                 events += self._set_fault(state, error.code, str(error), now)
                 continue
             taken.append((sensor_id, readings))
-            events += self._accept(state, readings, now)
-        events += self._check_stale(now)
+            events += self._accept(state, readings, now, monotonic_s)
         return taken, events
 
     def inputs(self, wanted: Collection[str]) -> dict[str, SensorInput]:
@@ -124,38 +129,41 @@ class Sampler:
             result[key] = SensorInput(reading.value if healthy else None, state.at, healthy)
         return result
 
-    def _accept(self, state: SensorHealth, readings: tuple[Reading, ...], now: datetime) -> list[Event]:
+    def _accept(
+        self, state: SensorHealth, readings: tuple[Reading, ...], now: datetime, monotonic_s: float
+    ) -> list[Event]:
         previous = state.readings
         state.readings = {r.name: r for r in readings}
-        state.at = now
-        stuck = self._stuck_reading(state, previous, now)
+        state.at, state.at_s = now, monotonic_s
+        stuck = self._stuck_reading(state, previous, monotonic_s)
         if stuck is not None:
             return self._set_fault(state, "stuck", stuck, now)
         return self._set_ok(state, now)
 
-    def _stuck_reading(self, state: SensorHealth, previous: dict[str, Reading], now: datetime) -> str | None:
+    def _stuck_reading(self, state: SensorHealth, previous: dict[str, Reading], monotonic_s: float) -> str | None:
         unchanged_since = state.unchanged_since
         for name, r in state.readings.items():
             floor = STUCK_QUANTITIES.get(r.quantity)
-            old = None if floor is None else previous.get(name)
-            if old is None or old.value != r.value or r.value <= floor:
-                if unchanged_since:
-                    unchanged_since.pop(name, None)
+            if floor is None:
                 continue
-            since = state.unchanged_since.setdefault(name, now)
-            stuck_for = now - since
-            if stuck_for >= timedelta(seconds=self._agent.stuck_after_s):
-                hours = stuck_for.total_seconds() / 3600
-                return f"{name} stuck at {r.value:g} {r.unit} for {hours:.1f} h"
+            old = previous.get(name)
+            if old is None or old.value != r.value or r.value <= floor:
+                # A new value (or one at the floor, where a constant is normal): it holds from now.
+                unchanged_since[name] = monotonic_s
+                continue
+            # The same value as last read: it has held since it was first read.
+            stuck_for_s = monotonic_s - unchanged_since.setdefault(name, monotonic_s)
+            if stuck_for_s >= self._agent.stuck_after_s:
+                return f"{name} stuck at {r.value:g} {r.unit} for {stuck_for_s / 3600:.1f} h"
         return None
 
-    def _check_stale(self, now: datetime) -> list[Event]:
+    def _check_stale(self, now: datetime, monotonic_s: float) -> list[Event]:
         events: list[Event] = []
         for state in self.health.values():
-            if state.health != "ok" or state.at is None:
+            if state.health != "ok" or state.at_s is None:
                 continue
             limit_s = state.config.interval_s * self._agent.stale_after_intervals
-            age_s = (now - state.at).total_seconds()
+            age_s = monotonic_s - state.at_s
             if age_s > limit_s:
                 events += self._set_fault(state, "stale", f"no fresh value for {age_s:.0f} s", now)
         return events
