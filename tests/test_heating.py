@@ -223,6 +223,17 @@ def test_heating_never_trusts_a_stale_temperature() -> None:
     assert controller.decide(controller.initial_state(), fresh, {}, now, starting=True).state.mode == "comfort"
 
 
+def test_heating_ages_a_temperature_on_the_monotonic_clock() -> None:
+    controller = HeatingController(_config(), DEVICE)
+    now = _local(2026, 1, 12, 10, 20)
+    # NTP stepped the wall clock 3 h forward since the read, which was 20 s ago: the value is fresh.
+    stepped = {TEMP: SensorInput(30.0, now - timedelta(hours=3), True, age_s=20.0)}
+    assert controller.decide(controller.initial_state(), stepped, {}, now, starting=True).state.mode == "comfort"
+    # 15 min + 1 s old by the monotonic clock, though the wall clock (stepped back) says just now: stale.
+    old = {TEMP: SensorInput(30.0, now, True, age_s=15 * 60 + 1.0)}
+    assert controller.decide(controller.initial_state(), old, {}, now, starting=True).state.mode == "fallback"
+
+
 def test_heating_default_duty_cycle_keeps_a_poor_hall_above_5_c_in_a_cold_snap() -> None:
     unplugged = _config()
     lowest, share = _simulate_hall(

@@ -29,6 +29,14 @@ class SensorInput:
     value: float | None
     at: datetime | None
     healthy: bool
+    #: How old the value is, on the monotonic clock (None: unknown; then age it by `at`).
+    age_s: float | None = None
+
+    def age(self, now: datetime) -> float | None:
+        """Seconds since the value was read: its monotonic age, else by the wall clock."""
+        if self.age_s is not None:
+            return self.age_s
+        return None if self.at is None else (now - self.at).total_seconds()
 
     @property
     def usable(self) -> bool:

@@ -115,7 +115,7 @@ class Agent:
             # Overrides and acknowledgements only come from a technician's command (another connection).
             self._overrides = self.store.overrides()
             acks, self._ack_cursor = self.store.acks_since(self._ack_cursor)
-        inputs = self.sampler.inputs(self._wanted_inputs)
+        inputs = self.sampler.inputs(self._wanted_inputs, monotonic_s)
         for controller in self.controllers:
             overrides = self._overrides
             mine = {r: o for r, o in overrides.items() if r in controller.relays} if overrides else {}

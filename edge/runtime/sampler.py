@@ -115,8 +115,8 @@ class Sampler:
             events += self._accept(state, readings, now, monotonic_s)
         return taken, events
 
-    def inputs(self, wanted: Collection[str]) -> dict[str, SensorInput]:
-        """The wanted readings as controller inputs, keyed 'sensor-id.reading_name'."""
+    def inputs(self, wanted: Collection[str], monotonic_s: float | None = None) -> dict[str, SensorInput]:
+        """The wanted readings as controller inputs, keyed 'sensor-id.reading_name' (aged at `monotonic_s`)."""
         result: dict[str, SensorInput] = {}
         for key in wanted:
             sensor_id, _, name = key.partition(".")
@@ -126,7 +126,8 @@ class Sampler:
                 result[key] = SensorInput(None, None, False)
                 continue
             healthy = state.healthy
-            result[key] = SensorInput(reading.value if healthy else None, state.at, healthy)
+            age_s = None if monotonic_s is None or state.at_s is None else monotonic_s - state.at_s
+            result[key] = SensorInput(reading.value if healthy else None, state.at, healthy, age_s)
         return result
 
     def _accept(

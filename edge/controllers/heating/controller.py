@@ -191,7 +191,8 @@ class HeatingController(RelayController[HeatingState]):
     def _temperature(self, reading: SensorInput | None, now: datetime) -> float | None:
         if reading is None or not reading.healthy or reading.value is None:
             return None
-        if reading.at is not None and (now - reading.at).total_seconds() > self.config.stale_after_s:
+        age_s = reading.age(now)
+        if age_s is not None and age_s > self.config.stale_after_s:
             return None
         return float(reading.value)
 
