@@ -21,6 +21,8 @@ MINUTES_PER_DAY = 24 * 60
 DURATION_PATTERN = re.compile(r"(?:\d+(?:\.\d+)?[dhms])+")
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 DURATION_UNIT_S: dict[str, float] = {"d": 86_400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+MIN_DURATION_S = 0.001
+MAX_DURATION_S = 100 * 365.25 * 86_400
 REQUIRED: Any = object()
 
 _TYPE_NAMES: dict[type, str] = {
@@ -279,8 +281,10 @@ def parse_duration(text: str) -> timedelta:
     if len(set(units)) != len(units):
         raise Invalid(f"{text!r} gives a unit twice: write e.g. 1h30m")
     seconds = sum(float(n) * DURATION_UNIT_S[unit] for n, unit in parts)
-    if seconds <= 0:
-        raise Invalid(f"{text!r} must be longer than zero")
+    if seconds < MIN_DURATION_S:
+        raise Invalid(f"{text!r} is shorter than a millisecond: give a duration longer than zero")
+    if seconds > MAX_DURATION_S:
+        raise Invalid(f"{text!r} is longer than the 100 years any duration here may last")
     return timedelta(seconds=seconds)
 
 

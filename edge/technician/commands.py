@@ -32,6 +32,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
+SQLITE_MAX_INTEGER = 2**63 - 1
 
 
 def _duration(text: str) -> timedelta:
@@ -39,6 +40,17 @@ def _duration(text: str) -> timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _alarm_id(text: str) -> int:
+    """An alarm number as `alarms` lists it (#ID): a positive integer SQLite can hold."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an alarm number (the #ID in the list)") from None
+    if not 1 <= number <= SQLITE_MAX_INTEGER:
+        raise argparse.ArgumentTypeError(f"{text} is not an alarm number: alarms are numbered from 1 up to {SQLITE_MAX_INTEGER}")
+    return number
 
 
 def add_technician_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +85,9 @@ def add_technician_commands(subparsers: argparse._SubParsersAction) -> None:
         description="List latched alarms with their evidence; 'alarms ack ID' acknowledges one.",
     )
     alarms.add_argument("ack", nargs="?", choices=("ack",), help="acknowledge the alarm ID")
-    alarms.add_argument("alarm_id", nargs="?", type=int, metavar="ID", help="the alarm's number (#ID in the list)")
+    alarms.add_argument(
+        "alarm_id", nargs="?", type=_alarm_id, metavar="ID", help="the alarm's number (#ID in the list)"
+    )
     alarms.add_argument("--json", action="store_true", help="print one JSON object")
     alarms.add_argument("--config", help=config_help)
 

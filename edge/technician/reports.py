@@ -19,6 +19,7 @@ from edge.technician.times import parse_time as _parse_time
 
 DEFAULT_OVERRIDE = timedelta(hours=1)
 MAX_OVERRIDE = timedelta(days=7)
+MIN_OVERRIDE = timedelta(seconds=1)
 
 
 class UnknownRelayError(ValueError):
@@ -33,6 +34,8 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"{exc}; an override needs a positive duration such as 90m, 2h, 1h30m or 3d") from None
     if duration > MAX_OVERRIDE:
         raise ValueError(f"{text!r} is longer than the 7 days an override may last")
+    if duration < MIN_OVERRIDE:
+        raise ValueError(f"{text!r} is shorter than the second an override lasts at least")
     return duration
 
 
