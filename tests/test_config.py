@@ -326,3 +326,9 @@ def test_config_rejects_numbers_that_are_not_finite(tmp_path: Path, value: str) 
     keys = _keys(tmp_path, text)
     assert keys["device.latitude"].startswith("expected a finite number")
     assert keys["agent.tick_s"].startswith("expected a finite number")
+
+
+def test_config_file_starting_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "box.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + BASE.encode("utf-8"))
+    assert load_config(path).device.id == "ecole-01"

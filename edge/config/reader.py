@@ -250,7 +250,7 @@ def read_toml_file(path: Path, what: str) -> tuple[dict[str, Any], Problems]:
     """Read and parse a TOML file; a missing, unreadable or malformed file raises ConfigError."""
     problems = Problems(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark some editors write is not TOML
     except FileNotFoundError:
         problems.add("(file)", "no such file")
     except IsADirectoryError:
