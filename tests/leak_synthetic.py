@@ -2,6 +2,11 @@
 
 Demand is generated minute by minute (L/h averaged over the minute), integrated into the meter's
 running total and quantized to the meter's step, then sampled like the runtime samples a meter.
+`model_flows` draws it from the simulated world's own water model (drivers/sim/water.py: cistern
+refills and flushes at night, night-to-night variation), the same physics the agent's HIL worlds
+run on; `busy_nights` and `night_uses_in_windows` read that world's ground truth, and
+`nights_to_alarm` states the CUSUM design of the controller's docstring, so tests derive what they
+expect from the world and the config, not from the code under test.
 A small runner feeds those samples to a LeakController the way the runtime does (decide every
 sample, the nightly job at the night's end).
 """
@@ -12,9 +17,11 @@ import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from drivers.sim.water import MeterModel
+from drivers.sim.world_spec import BurstSpec, LeakSpec, MeterSpec
 from edge.config.model import DeviceConfig
 from edge.controllers.base import Decision, SensorInput
 from edge.controllers.events import Event
@@ -28,6 +35,20 @@ DEVICE = DeviceConfig(id="mairie", name="", latitude=45.2, longitude=5.7, timezo
 #: A Monday, local midnight.
 START = datetime(2026, 1, 5, tzinfo=TZ).astimezone(UTC)
 INLET_MNF_LPH = 400.0
+#: The stream the simulated world draws its first meter's water use from (drivers/sim/world.py).
+WORLD_WATER_STREAM = 2000
+#: A public building on a 1 L/pulse meter as the world files describe it, with realistic night use:
+#: cistern top-ups (0.3 an hour, about 3 L each), one flush a night on average, and nights that differ
+#: (a gamma factor of mean 1 and standard deviation 0.5 on both rates: some nights are busy).
+BUILDING_NIGHT = MeterSpec(
+    "water-main", "building", night_lph=0.0, day_lph=40.0, noise_pct=30.0, night_distribution="gamma",
+    night_variation_pct=50.0, refills_per_hour=0.3, refill_l=3.0, flushes_per_night=1.0, flush_l=6.0,
+)
+#: A village inlet whose night minimum varies from night to night by a log-normal factor (SD 8 %).
+INLET_NIGHT = MeterSpec(
+    "inlet-meter", "village", night_lph=INLET_MNF_LPH, night_variation_pct=8.0, night_distribution="lognormal",
+    day_lph=4500.0, noise_pct=10.0,
+)
 
 
 def _poisson(rng: random.Random, rate: float) -> int:
@@ -100,6 +121,81 @@ def inlet_flows(seed: int, days: int, leak_lph: float = 0.0, leak_from_min: int 
             if leak_lph and minute >= leak_from_min:
                 flows[minute] += leak_lph
     return flows
+
+
+def model_flows(
+    spec: MeterSpec, seed: int, days: int, leaks: Sequence[LeakSpec] = (), bursts: Sequence[BurstSpec] = ()
+) -> list[float]:
+    """Per-minute mean flow from START through the simulated world's water model (drivers/sim/water.py)."""
+    model = MeterModel(spec, seed, WORLD_WATER_STREAM, tuple(leaks), tuple(bursts))
+    start_s = START.timestamp()
+    flows: list[float] = []
+    offset_s = 0.0
+    for minute in range(days * 1440):
+        ts = start_s + 60.0 * minute
+        if minute % 60 == 0:
+            offset = datetime.fromtimestamp(ts, TZ).utcoffset()
+            offset_s = 0.0 if offset is None else offset.total_seconds()
+        flows.append(model.step(ts, ts + offset_s, False, 60.0))
+    return flows
+
+
+def leak_at(spec: MeterSpec, minute: int, rate_lph: float, minutes: int | None = None) -> LeakSpec:
+    """A leak on the spec's meter starting `minute` minutes after START (repaired `minutes` later, if given)."""
+    start = START + timedelta(minutes=minute)
+    return LeakSpec(spec.sensor, start, rate_lph, None if minutes is None else start + timedelta(minutes=minutes))
+
+
+def local_s(when: datetime) -> float:
+    """An instant on the box's local clock, in seconds since the Unix epoch (how the world's water model counts)."""
+    offset = when.astimezone(TZ).utcoffset()
+    return when.timestamp() + (0.0 if offset is None else offset.total_seconds())
+
+
+def busy_nights(spec: MeterSpec, seed: int, config: LeakConfig, nights: Sequence[date], margin_s: float) -> list[date]:
+    """Ground truth from the world: the nights none of whose buckets is free of refills and flushes.
+
+    A bucket counts as free when no use flows within `margin_s` of it (a sample interval: the watch spreads
+    the volume between two samples over the time between them). Every other night has a bucket that only
+    a leak can fill, so its minimum night flow is exactly the leak's.
+    """
+    model = MeterModel(spec, seed, WORLD_WATER_STREAM)
+    busy = []
+    for night in nights:
+        end = datetime.combine(night, config.night_end, TZ)
+        start = datetime.combine(night if config.night_start < config.night_end else night - timedelta(days=1),
+                                 config.night_start, TZ)
+        edges = range(int(local_s(start)), int(local_s(end)), config.bucket_min * 60)
+        if all(model.uses_between(b0 - margin_s, b0 + config.bucket_min * 60 + margin_s) for b0 in edges):
+            busy.append(night)
+    return busy
+
+
+def night_uses_in_windows(spec: MeterSpec, seed: int, config: LeakConfig, nights: Sequence[date]) -> int:
+    """Ground truth: how many refills and flushes flowed inside these nights' windows."""
+    model = MeterModel(spec, seed, WORLD_WATER_STREAM)
+    count = 0
+    for night in nights:
+        end = datetime.combine(night, config.night_end, TZ)
+        start = end - timedelta(minutes=config.night_minutes)
+        count += len(model.uses_between(local_s(start), local_s(end)))
+    return count
+
+
+def spread_floor_lph(config: LeakConfig) -> float:
+    """The design's least spread: half of max(min_detectable_lph, one meter step per bucket)."""
+    return max(config.min_detectable_lph, config.meter_resolution_l * 60.0 / config.bucket_min) / 2.0
+
+
+def nights_to_alarm(excess_lph: float, spread_lph: float, config: LeakConfig) -> int:
+    """Nights a steady excess takes to alarm from a CUSUM at 0, by the design in the controller's docstring.
+
+    z = excess / spread, capped at k + h/2; the CUSUM gains z - k a night and alarms at h.
+    """
+    z = min(excess_lph / spread_lph, config.cusum_k + config.cusum_h / 2.0)
+    if z <= config.cusum_k:
+        raise ValueError(f"an excess of {excess_lph} L/h (z = {z:.2f}) never raises the alarm")
+    return math.ceil(config.cusum_h / (z - config.cusum_k) - 1e-9)
 
 
 def meter_totals(flows_lph: Sequence[float], step_l: float, sample_s: int,

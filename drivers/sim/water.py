@@ -1,13 +1,15 @@
-"""Simulated water use behind a meter: daily demand with a night minimum, leaks, bursts, a valve."""
+"""Simulated water use behind a meter: daily demand with a night minimum, night-time cistern refills and
+flushes, night-to-night variation, leaks, bursts, a valve."""
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from datetime import datetime
 
 from drivers.sim.weather import DAY_S, HOUR_S, gauss_of, stream_key, uniform
-from drivers.sim.world_spec import BurstSpec, LeakSpec, MeterSpec
+from drivers.sim.world_spec import NIGHT_DISTRIBUTIONS, BurstSpec, LeakSpec, MeterSpec
 
 #: Use above the night minimum, hour by hour (value at each hour o'clock, linear in between).
 #: A village: morning and evening peaks, nothing above the minimum between 01:00 and 04:00.
@@ -25,6 +27,31 @@ PROFILES: dict[str, tuple[float, ...]] = {"village": VILLAGE_SHAPE, "building": 
 BUILDING_WEEKEND_FACTOR = 0.4
 #: Hours over which `day_lph` is the mean flow.
 DAY_HOURS = range(6, 22)
+#: Local hours between which night use (refills, flushes) happens: 22:00 to 06:00.
+NIGHT_USE_START_H = 22
+NIGHT_USE_END_H = 6
+NIGHT_USE_S = (24 - NIGHT_USE_START_H + NIGHT_USE_END_H) * HOUR_S
+#: A cistern's ball valve refills it at about 6 L/min.
+CISTERN_FILL_LPH = 360.0
+#: Gamma shape of a refill's volume (coefficient of variation 1/sqrt(4) = 0.5).
+REFILL_SHAPE = 4.0
+#: Offset of the stream that draws a night's factor and its refills and flushes.
+_NIGHT_STREAM = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class NightUse:
+    """One cistern filling at night, in local seconds since the Unix epoch (ground truth)."""
+
+    kind: str  # "refill" | "flush"
+    start_s: float
+    end_s: float
+    volume_l: float
+
+    @property
+    def flow_lph(self) -> float:
+        """The flow while the cistern fills."""
+        return CISTERN_FILL_LPH
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +71,16 @@ def _shape_mean(shape: tuple[float, ...]) -> float:
 
 
 class MeterModel:
-    """Flow through one meter: demand (night minimum + daily shape + noise) plus leaks and bursts."""
+    """Flow through one meter: demand (night minimum + daily shape + noise), night refills and flushes, leaks
+    and bursts. Every night draws a factor of mean 1 (MeterSpec.night_distribution) that scales its minimum
+    flow and its rates of refills and flushes; all draws are seeded by (seed, stream, night) and reproducible."""
 
     def __init__(self, spec: MeterSpec, seed: int, stream: int, leaks: tuple[LeakSpec, ...] = (),
                  bursts: tuple[BurstSpec, ...] = ()) -> None:
         if spec.profile not in PROFILES:
             raise ValueError(f"meter {spec.sensor!r}: unknown profile {spec.profile!r}")
+        if spec.night_distribution not in NIGHT_DISTRIBUTIONS:
+            raise ValueError(f"meter {spec.sensor!r}: unknown night distribution {spec.night_distribution!r}")
         self.spec = spec
         self.seed = seed
         self.stream = stream
@@ -68,14 +99,91 @@ class MeterModel:
         self._day: int | None = None
         self._night_lph = 0.0
         self._day_extra_lph = 0.0
+        self._night_key = stream_key(seed, _NIGHT_STREAM + stream)
+        self._has_night_use = spec.refills_per_hour > 0.0 or spec.flushes_per_night > 0.0
+        self._nights: dict[int, tuple[NightUse, ...]] = {}
         self.volume_l = 0.0
         self.leak_volume_l = 0.0
         self.burst_volume_l = 0.0
+        self.night_use_volume_l = 0.0
+
+    def night_factor(self, night: int) -> float:
+        """The night's factor of mean 1 (night: the local day it ends on, in days since the Unix epoch)."""
+        cv = self.spec.night_variation_pct / 100.0
+        kind = self.spec.night_distribution
+        if kind == "uniform":
+            return 1.0 + cv * (2.0 * uniform(self.seed, self.stream, night) - 1.0)
+        if cv == 0.0:
+            return 1.0
+        if kind == "lognormal":
+            sigma = math.sqrt(math.log1p(cv * cv))
+            return math.exp(sigma * gauss_of(self._night_key, night) - sigma * sigma / 2.0)
+        shape = 1.0 / (cv * cv)
+        return random.Random(self._night_key ^ (night * 0x9E3779B1)).gammavariate(shape, 1.0 / shape)
 
     def night_lph(self, local_day: int) -> float:
-        """The night's minimum flow for a local day (night-to-night spread within ± night_variation_pct)."""
-        spread = self.spec.night_variation_pct / 100.0 * (2.0 * uniform(self.seed, self.stream, local_day) - 1.0)
-        return self.spec.night_lph * (1.0 + spread)
+        """The night's minimum flow for a local day: night_lph times the night's factor."""
+        return self.spec.night_lph * self.night_factor(local_day)
+
+    def night_uses(self, night: int) -> tuple[NightUse, ...]:
+        """The refills and flushes of the night ending on local day `night` (22:00 to 06:00), in time order."""
+        found = self._nights.get(night)
+        if found is not None:
+            return found
+        spec = self.spec
+        if not self._has_night_use:
+            return ()
+        factor = self.night_factor(night)
+        rng = random.Random((self._night_key + 1) ^ (night * 0x85EBCA77))
+        start_s = night * DAY_S - (24 - NIGHT_USE_START_H) * HOUR_S
+        uses: list[NightUse] = []
+        rate_per_s = spec.refills_per_hour * factor / HOUR_S
+        at_s = 0.0
+        while rate_per_s > 0.0:
+            at_s += rng.expovariate(rate_per_s)
+            if at_s >= NIGHT_USE_S:
+                break
+            volume_l = rng.gammavariate(REFILL_SHAPE, spec.refill_l / REFILL_SHAPE)
+            uses.append(self._use("refill", start_s + at_s, volume_l))
+        for _ in range(_poisson(rng, spec.flushes_per_night * factor)):
+            uses.append(self._use("flush", start_s + rng.random() * NIGHT_USE_S, spec.flush_l))
+        uses.sort(key=lambda u: u.start_s)
+        if len(self._nights) > 4:
+            self._nights.clear()
+        self._nights[night] = found = tuple(uses)
+        return found
+
+    @staticmethod
+    def _use(kind: str, start_s: float, volume_l: float) -> NightUse:
+        return NightUse(kind, start_s, start_s + volume_l / CISTERN_FILL_LPH * HOUR_S, volume_l)
+
+    def uses_between(self, start_s: float, end_s: float) -> tuple[NightUse, ...]:
+        """The refills and flushes flowing at some time in [start_s, end_s) (local seconds): ground truth."""
+        if not self._has_night_use:
+            return ()
+        # The nights whose use may touch the span: each ends on the day of its 06:00 (a use may run past it).
+        first = math.ceil((start_s - NIGHT_USE_END_H * HOUR_S - HOUR_S) / DAY_S)
+        last = math.floor((end_s + (24 - NIGHT_USE_START_H) * HOUR_S) / DAY_S)
+        return tuple(
+            use for night in range(first, last + 1) for use in self.night_uses(night)
+            if use.start_s < end_s and use.end_s > start_s
+        )
+
+    def night_use_lph(self, local_s: float, dt_s: float = 0.0) -> float:
+        """Refills and flushes: their flow at a local time, or averaged over the `dt_s` that follow it."""
+        if not self._has_night_use:
+            return 0.0
+        day_s = local_s % DAY_S
+        if (NIGHT_USE_END_H + 1) * HOUR_S <= day_s and day_s + dt_s < NIGHT_USE_START_H * HOUR_S:
+            return 0.0  # daytime: no night use (a use begun before 06:00 ends well within the hour)
+        if dt_s <= 0.0:
+            return sum(u.flow_lph for u in self.uses_between(local_s, local_s + 1e-6) if u.start_s <= local_s)
+        end_s = local_s + dt_s
+        litres = sum(
+            u.flow_lph * (min(end_s, u.end_s) - max(local_s, u.start_s)) / HOUR_S
+            for u in self.uses_between(local_s, end_s)
+        )
+        return litres / dt_s * HOUR_S
 
     def _new_day(self, day: int) -> None:
         self._day = day
@@ -111,17 +219,29 @@ class MeterModel:
         """Total flow through the meter; nothing flows while a valve upstream of it is closed."""
         if valve_closed and self.spec.behind_valve:
             return 0.0
-        return self.demand_lph(ts_s, local_s) + self.leak_lph(ts_s) + self.burst_lph(ts_s)
+        use = self.night_use_lph(local_s)
+        return self.demand_lph(ts_s, local_s) + use + self.leak_lph(ts_s) + self.burst_lph(ts_s)
 
     def step(self, ts_s: float, local_s: float, valve_closed: bool, dt_s: float) -> float:
-        """The flow for the next `dt_s` seconds, adding it to the volumes; returns flow in L/h."""
+        """The mean flow over the next `dt_s` seconds, adding it to the volumes; returns flow in L/h."""
         if valve_closed and self.spec.behind_valve:
             return 0.0
         leak = self.leak_lph(ts_s)
         burst = self.burst_lph(ts_s)
-        flow = self.demand_lph(ts_s, local_s) + leak + burst
+        use = self.night_use_lph(local_s, dt_s)
+        flow = self.demand_lph(ts_s, local_s) + use + leak + burst
         hours = dt_s / HOUR_S
         self.volume_l += flow * hours
         self.leak_volume_l += leak * hours
         self.burst_volume_l += burst * hours
+        self.night_use_volume_l += use * hours
         return flow
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson count of the given mean (inversion; night counts are small)."""
+    count, p, threshold = 0, rng.random(), math.exp(-mean)
+    while p > threshold:
+        count += 1
+        p *= rng.random()
+    return count

@@ -11,6 +11,8 @@ FAULT_KINDS = ("unplugged", "stuck", "noisy")
 SENSOR_ROLES = ("illuminance", "temperature", "water", "energy")
 #: Daily water-use shapes.
 DEMAND_PROFILES = ("village", "building")
+#: How a meter's night use varies from one night to the next (uniform: within ± night_variation_pct).
+NIGHT_DISTRIBUTIONS = ("uniform", "lognormal", "gamma")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,14 @@ class ZoneSpec:
 
 @dataclass(frozen=True, slots=True)
 class MeterSpec:
-    """Water use measured by one meter: night minimum, day use, noise."""
+    """Water use measured by one meter: night minimum, night-time cistern refills and flushes, day use, noise.
+
+    Each night has a factor of mean 1 drawn from `night_distribution` ("uniform": within
+    ± night_variation_pct; "lognormal" and "gamma": night_variation_pct is the standard deviation, tails
+    unbounded). It scales that night's `night_lph` and its rates of refills and flushes. Refills (a few
+    litres, gamma-distributed around `refill_l`) arrive as a Poisson process at `refills_per_hour` and
+    flushes (`flush_l` each) as a Poisson count of mean `flushes_per_night`, both between 22:00 and 06:00.
+    """
 
     sensor: str
     profile: str = "village"
@@ -100,6 +109,11 @@ class MeterSpec:
     day_lph: float = 100.0
     noise_pct: float = 10.0
     behind_valve: bool = True
+    night_distribution: str = "uniform"
+    refills_per_hour: float = 0.0
+    refill_l: float = 3.0
+    flushes_per_night: float = 0.0
+    flush_l: float = 6.0
 
 
 @dataclass(frozen=True, slots=True)

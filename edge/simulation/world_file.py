@@ -15,6 +15,7 @@ from typing import Any
 from drivers.sim.world_spec import (
     DEMAND_PROFILES,
     FAULT_KINDS,
+    NIGHT_DISTRIBUTIONS,
     BurstSpec,
     ColdSnapSpec,
     EnergyMeterSpec,
@@ -304,7 +305,7 @@ class _Reader:
         return WaterSpec(meters, tuple(leaks), tuple(bursts), valve, closed_when == "energised")
 
     def meter(self, t: Table) -> MeterSpec | None:
-        """[[water.meters]]: the use behind one pulse meter."""
+        """[[water.meters]]: the use behind one pulse meter (night refills and flushes, night-to-night law)."""
         sensor: str | None = t.get("sensor", str)
         if t.ok:
             sensor = self.claim(t, "sensor", sensor, "flow")
@@ -316,6 +317,11 @@ class _Reader:
             day_lph=t.get("day_lph", float, 100.0, in_range(0.0, 1_000_000.0, " L/h")),
             noise_pct=t.get("noise_pct", float, 10.0, in_range(0.0, 100.0, " %")),
             behind_valve=t.get("behind_valve", bool, True),
+            night_distribution=t.get("night_distribution", str, "uniform", one_of(*NIGHT_DISTRIBUTIONS)),
+            refills_per_hour=t.get("refills_per_hour", float, 0.0, in_range(0.0, 60.0, " per hour")),
+            refill_l=t.get("refill_l", float, 3.0, in_range(0.1, 50.0, " L")),
+            flushes_per_night=t.get("flushes_per_night", float, 0.0, in_range(0.0, 100.0, " per night")),
+            flush_l=t.get("flush_l", float, 6.0, in_range(0.1, 100.0, " L")),
         )
         t.done()
         return spec if t.ok and sensor else None
