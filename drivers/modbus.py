@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import struct
 import threading
+import time
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -118,6 +119,7 @@ class _Outcome(enum.Enum):
     BAD_CRC = "bad CRC"
     PORT = "port unavailable"
     BUSY = "busy"
+    WRONG_LENGTH = "wrong length"
 
 
 class ModbusRtuBus:
@@ -135,6 +137,7 @@ class ModbusRtuBus:
         retries: int = 2,
         name: str = "rs485",
         client_factory: Callable[..., Any] = ModbusSerialClient,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not port:
             raise ValueError("port must name a serial device, e.g. /dev/ttyUSB0")
@@ -155,6 +158,7 @@ class ModbusRtuBus:
         self.timeout_s = timeout_s
         self.retries = retries
         self._lock = threading.Lock()
+        self._sleep = sleep
         self._received: list[bytes] = []
         self._client = client_factory(
             port,
@@ -196,6 +200,7 @@ class ModbusRtuBus:
         with self._lock:
             outcomes: list[_Outcome] = []
             last_bad_frame = b""
+            wrong_length = 0
             for _ in range(self.retries + 1):
                 self._received.clear()
                 try:
@@ -225,16 +230,18 @@ class ModbusRtuBus:
                         address=where,
                     )
                 registers = list(response.registers)
-                if len(registers) < count:
-                    raise DeviceReportedError(
-                        f"answered {len(registers)} register(s) instead of {count} "
-                        f"for {function} register(s) at {address:#06x}",
-                        part=part,
-                        bus=self.name,
-                        address=where,
-                    )
-                return registers[:count]
-            raise self._failure(outcomes, last_bad_frame, part=part, address=where)
+                if len(registers) != count:
+                    # Not the answer to this request: most likely a slow meter's late answer to the one
+                    # before. Let the line fall quiet (the next request drains what came) and ask again.
+                    outcomes.append(_Outcome.WRONG_LENGTH)
+                    wrong_length = len(registers)
+                    self._sleep(self.timeout_s / 2)
+                    continue
+                return registers
+            raise self._failure(
+                outcomes, last_bad_frame, part=part, address=where,
+                wrong=f"{wrong_length} register(s) instead of {count} for {function} register(s) at {address:#06x}",
+            )
 
     def _request(self, unit_id: int, address: int, count: int, function: str) -> ModbusPDU:
         if function == "holding":
@@ -242,9 +249,17 @@ class ModbusRtuBus:
         return self._client.read_input_registers(address, count=count, device_id=unit_id)
 
     def _failure(
-        self, outcomes: list[_Outcome], bad_frame: bytes, *, part: str, address: str
+        self, outcomes: list[_Outcome], bad_frame: bytes, *, part: str, address: str, wrong: str
     ) -> SensorError:
         attempts = len(outcomes)
+        if _Outcome.WRONG_LENGTH in outcomes:
+            return DeviceReportedError(
+                f"answered {wrong} ({outcomes.count(_Outcome.WRONG_LENGTH)} of {attempts} answers): "
+                "late answers to earlier requests? check the meter's response time against timeout_s",
+                part=part,
+                bus=self.name,
+                address=address,
+            )
         if _Outcome.BAD_CRC in outcomes:
             bad = outcomes.count(_Outcome.BAD_CRC)
             return BadCRCError(

@@ -13,7 +13,8 @@ import pytest
 
 from drivers import eastron, sdm120, sdm630
 from drivers.registers import RegisterSpec
-from drivers.sim.modbus_slave import EASTRON_MAX_REGISTERS_PER_READ, SimSDM120, SimSDM630
+from drivers.sim.eastron_maps import EASTRON_MAX_REGISTERS_PER_READ
+from drivers.sim.modbus_device import SimSDM120, SimSDM630
 
 SDM120_INPUT_REGISTERS = {
     "voltage_v": 30001,

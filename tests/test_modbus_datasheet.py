@@ -118,12 +118,12 @@ def test_modbus_twin_answers_with_exception_responses() -> None:
     assert line.answer(bytes.fromhex("01 04 00 00 00 02 cb 71")) is None  # bad CRC: silence
 
 
-@pytest.mark.parametrize("module", ["modbus_slave.py", "modbus_rtu.py", "eastron_maps.py"])
+@pytest.mark.parametrize("module", ["modbus_slave.py", "modbus_device.py", "modbus_rtu.py", "eastron_maps.py"])
 def test_modbus_twin_takes_no_fact_from_the_drivers(module: str) -> None:
     imported = {
         node.module
         for node in ast.walk(ast.parse((SIM / module).read_text()))
         if isinstance(node, ast.ImportFrom)
     }
-    allowed = {"drivers.sim.modbus_rtu", "drivers.sim.eastron_maps"}
+    allowed = {"drivers.sim.modbus_rtu", "drivers.sim.eastron_maps", "drivers.sim.modbus_device"}
     assert {name for name in imported if name and name.startswith("drivers")} <= allowed

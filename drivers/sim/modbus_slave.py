@@ -10,251 +10,33 @@ from __future__ import annotations
 import os
 import select
 import shutil
-import struct
 import tempfile
 import threading
 import tty
-from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 
-from drivers.sim.eastron_maps import EASTRON_MAX_REGISTERS_PER_READ, SDM120_FLOAT_REGISTERS, SDM630_FLOAT_REGISTERS
-from drivers.sim.modbus_rtu import EXCEPTION_FLAG, ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, ILLEGAL_FUNCTION
-from drivers.sim.modbus_rtu import MAX_READ_REGISTERS, MAX_WRITE_REGISTERS, frame_crc_ok, frame_with_crc
-from drivers.sim.modbus_rtu import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE
+from drivers.sim.modbus_device import (
+    MAX_LATE_S,
+    Fault,
+    SimModbusException,
+    SimRegisterDevice,
+    SimSDM120,
+    SimSDM630,
+)
+from drivers.sim.modbus_rtu import (
+    EXCEPTION_FLAG,
+    READ_HOLDING,
+    READ_INPUT,
+    WRITE_MULTIPLE,
+    WRITE_SINGLE,
+    frame_crc_ok,
+    frame_with_crc,
+)
 
-Fault = None | str | tuple[str, int]
+__all__ = ["MAX_LATE_S", "Fault", "SimModbusException", "SimModbusSlave", "SimRegisterDevice", "SimSDM120", "SimSDM630"]
 
-_FLOAT32 = struct.Struct(">f")  # Eastron: IEEE 754 single precision, most significant byte first
-_WORDS = struct.Struct(">HH")  # ... so the high word is the first register
 #: Silence after which a partial frame is taken as complete: at least the 3.5-character silence of
 #: every baud rate from 2400 up (16.0 ms at 2400 baud, see modbus_rtu.inter_frame_silence_s).
 FRAME_GAP_S = 0.02
-
-
-class SimModbusException(Exception):
-    """A Modbus exception the simulated device answers with."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(f"modbus exception {code}")
-        self.code = code
-
-
-def _check_fault(fault: Fault) -> Fault:
-    if fault is None or fault in ("silent", "bad_crc"):
-        return fault
-    if (
-        isinstance(fault, tuple)
-        and len(fault) == 2
-        and fault[0] == "exception"
-        and isinstance(fault[1], int)
-        and 1 <= fault[1] <= 0x7F
-    ):
-        return fault
-    raise ValueError(f'fault must be None, "silent", "bad_crc" or ("exception", code), got {fault!r}')
-
-
-class SimRegisterDevice:
-    """A Modbus slave holding input and holding registers; addresses not defined are illegal."""
-
-    def __init__(
-        self,
-        input_registers: Mapping[int, int] | None = None,
-        holding_registers: Mapping[int, int] | None = None,
-        *,
-        max_registers_per_read: int = 125,
-    ) -> None:
-        self._lock = threading.RLock()
-        self._tables: dict[str, dict[int, int]] = {"input": {}, "holding": {}}
-        self.max_registers_per_read = max_registers_per_read
-        self._fault: Fault = None
-        self.fail_times: int | None = None
-        self.request_count = 0
-        for address, word in (input_registers or {}).items():
-            self.set_registers("input", address, [word])
-        for address, word in (holding_registers or {}).items():
-            self.set_registers("holding", address, [word])
-
-    @property
-    def fault(self) -> Fault:
-        """None, "silent", "bad_crc" or ("exception", code); applies to `fail_times` requests if set."""
-        return self._fault
-
-    @fault.setter
-    def fault(self, value: Fault) -> None:
-        self._fault = _check_fault(value)
-
-    def take_fault(self) -> Fault:
-        """Count one request addressed to this device and return the fault to apply to it."""
-        with self._lock:
-            self.request_count += 1
-            if self._fault is None:
-                return None
-            if self.fail_times is None:
-                return self._fault
-            if self.fail_times > 0:
-                self.fail_times -= 1
-                return self._fault
-            return None
-
-    def set_registers(self, function: str, address: int, words: Sequence[int]) -> None:
-        """Define or overwrite registers (this also makes their addresses legal)."""
-        table = self._tables[function]
-        with self._lock:
-            for offset, word in enumerate(words):
-                if not 0 <= word <= 0xFFFF or not 0 <= address + offset <= 0xFFFF:
-                    raise ValueError(f"register {address + offset}: {word!r} is not a 16-bit word")
-                table[address + offset] = word
-
-    def set_float32(self, function: str, address: int, value: float, word_order: str = "big") -> None:
-        """Store an IEEE 754 float in two registers."""
-        high, low = struct.unpack(">HH", struct.pack(">f", value))
-        self.set_registers(function, address, [high, low] if word_order == "big" else [low, high])
-
-    def set_uint32(self, function: str, address: int, value: int, word_order: str = "big") -> None:
-        """Store an unsigned (or, if negative, two's-complement) 32-bit integer in two registers."""
-        raw = value & 0xFFFF_FFFF
-        high, low = raw >> 16, raw & 0xFFFF
-        self.set_registers(function, address, [high, low] if word_order == "big" else [low, high])
-
-    def set_int16(self, function: str, address: int, value: int) -> None:
-        """Store a signed 16-bit integer in one register."""
-        self.set_registers(function, address, [value & 0xFFFF])
-
-    def registers(self, function: str) -> dict[int, int]:
-        """A copy of one register table."""
-        with self._lock:
-            self._refresh()
-            return dict(self._tables[function])
-
-    def _refresh(self) -> None:
-        """Hook for subclasses to write their current values into the tables."""
-
-    def read(self, function: str, address: int, count: int) -> list[int]:
-        """Registers as a read request sees them, or SimModbusException."""
-        if not 1 <= count <= min(MAX_READ_REGISTERS, self.max_registers_per_read):
-            raise SimModbusException(ILLEGAL_DATA_VALUE)
-        with self._lock:
-            self._refresh()
-            table = self._tables[function]
-            try:
-                return [table[a] for a in range(address, address + count)]
-            except KeyError:
-                raise SimModbusException(ILLEGAL_DATA_ADDRESS) from None
-
-    def write(self, address: int, words: Sequence[int]) -> None:
-        """Write holding registers that already exist, or SimModbusException."""
-        with self._lock:
-            table = self._tables["holding"]
-            if any(a not in table for a in range(address, address + len(words))):
-                raise SimModbusException(ILLEGAL_DATA_ADDRESS)
-            for offset, word in enumerate(words):
-                table[address + offset] = word
-
-    def respond(self, pdu: bytes) -> bytes:
-        """The response PDU (function code + data) to a request PDU."""
-        function_code = pdu[0]
-        try:
-            if function_code in (READ_HOLDING, READ_INPUT) and len(pdu) == 5:
-                address, count = struct.unpack(">HH", pdu[1:5])
-                words = self.read("holding" if function_code == READ_HOLDING else "input", address, count)
-                return bytes([function_code, 2 * count]) + struct.pack(f">{count}H", *words)
-            if function_code == WRITE_SINGLE and len(pdu) == 5:
-                address, word = struct.unpack(">HH", pdu[1:5])
-                self.write(address, [word])
-                return pdu
-            if function_code == WRITE_MULTIPLE and len(pdu) >= 6:
-                address, count, byte_count = struct.unpack(">HHB", pdu[1:6])
-                if not 1 <= count <= MAX_WRITE_REGISTERS or byte_count != 2 * count or len(pdu) != 6 + byte_count:
-                    raise SimModbusException(ILLEGAL_DATA_VALUE)
-                self.write(address, struct.unpack(f">{count}H", pdu[6:]))
-                return pdu[:5]
-            raise SimModbusException(ILLEGAL_FUNCTION)
-        except SimModbusException as exc:
-            return bytes([function_code | EXCEPTION_FLAG, exc.code])
-
-
-def _float_meter_tables(spans: Sequence[tuple[int, int]]) -> dict[int, int]:
-    return {address: 0 for start, end in spans for address in range(start, end)}
-
-
-class _SimEastronMeter(SimRegisterDevice):
-    """An Eastron meter: float32 input registers, reserved ones read as zero, 80 per read."""
-
-    #: reading name -> first input register of its float32 value (datasheet addresses).
-    FLOAT_REGISTERS: Mapping[str, int] = {}
-    #: [start, end) ranges of input registers the meter answers for.
-    INPUT_SPANS: Sequence[tuple[int, int]] = ()
-
-    def __init__(self, values: Mapping[str, float]) -> None:
-        super().__init__(_float_meter_tables(self.INPUT_SPANS), max_registers_per_read=EASTRON_MAX_REGISTERS_PER_READ)
-        self._encoded: dict[str, tuple[float, int, int]] = {}
-        for name, value in values.items():
-            setattr(self, name, float(value))
-
-    def _refresh(self) -> None:
-        # Called on every read: rewrite only the registers whose words differ from the value's, and
-        # skip encoding a value still the very object encoded last time.
-        table = self._tables["input"]
-        encoded = self._encoded
-        for name, address in self.FLOAT_REGISTERS.items():
-            value = getattr(self, name)
-            last = encoded.get(name)
-            if last is not None and last[0] is value:
-                high, low = last[1], last[2]
-            else:
-                high, low = _WORDS.unpack(_FLOAT32.pack(value))
-                encoded[name] = (value, high, low)
-            if table.get(address) != high or table.get(address + 1) != low:
-                self.set_registers("input", address, [high, low])
-
-
-class SimSDM120(_SimEastronMeter):
-    """Eastron SDM120-Modbus single-phase meter; every value attribute is settable."""
-
-    FLOAT_REGISTERS = SDM120_FLOAT_REGISTERS
-    INPUT_SPANS = ((0x0000, 0x0060), (0x0156, 0x015A))
-
-    def __init__(
-        self,
-        voltage_v: float = 230.0,
-        current_a: float = 0.0,
-        active_power_w: float = 0.0,
-        apparent_power_va: float = 0.0,
-        reactive_power_var: float = 0.0,
-        power_factor: float = 1.0,
-        frequency_hz: float = 50.0,
-        import_energy_kwh: float = 0.0,
-        export_energy_kwh: float = 0.0,
-        total_energy_kwh: float = 0.0,
-    ) -> None:
-        super().__init__({k: v for k, v in locals().items() if k in self.FLOAT_REGISTERS})
-
-
-class SimSDM630(_SimEastronMeter):
-    """Eastron SDM630-Modbus v2 three-phase meter; every value attribute is settable."""
-
-    FLOAT_REGISTERS = SDM630_FLOAT_REGISTERS
-    INPUT_SPANS = ((0x0000, 0x0060), (0x00C8, 0x00F0), (0x0156, 0x0160))
-
-    def __init__(
-        self,
-        voltage_l1_v: float = 230.0,
-        voltage_l2_v: float = 230.0,
-        voltage_l3_v: float = 230.0,
-        current_l1_a: float = 0.0,
-        current_l2_a: float = 0.0,
-        current_l3_a: float = 0.0,
-        active_power_l1_w: float = 0.0,
-        active_power_l2_w: float = 0.0,
-        active_power_l3_w: float = 0.0,
-        active_power_w: float = 0.0,
-        power_factor: float = 1.0,
-        frequency_hz: float = 50.0,
-        import_energy_kwh: float = 0.0,
-        export_energy_kwh: float = 0.0,
-        total_energy_kwh: float = 0.0,
-    ) -> None:
-        super().__init__({k: v for k, v in locals().items() if k in self.FLOAT_REGISTERS})
 
 
 def _request_length(buffer: bytes) -> int | None:
@@ -362,26 +144,45 @@ class SimModbusSlave:
                 del buffer[:length]
 
     def _handle_frame(self, master_fd: int, frame: bytes) -> None:
-        answer = self.answer(frame)
-        if answer is not None:
+        answer, delay_s = self._answer(frame)
+        if answer is None:
+            return
+        if delay_s <= 0:
             os.write(master_fd, answer)
+            return
+        # A slow meter: the answer comes later, while the master may already be asking something else.
+        late = threading.Timer(delay_s, self._write_late, (master_fd, answer))
+        late.daemon = True
+        late.start()
+
+    def _write_late(self, master_fd: int, answer: bytes) -> None:
+        if not self._stop.is_set():
+            try:
+                os.write(master_fd, answer)
+            except OSError:
+                pass
 
     def answer(self, frame: bytes) -> bytes | None:
         """The frame the line carries back for a request frame (None: silence, as on a real bus)."""
+        return self._answer(frame)[0]
+
+    def _answer(self, frame: bytes) -> tuple[bytes | None, float]:
+        """The answer frame and how long the slave takes before sending it."""
         if not frame_crc_ok(frame):
-            return None
+            return None, 0.0
         with self._devices_lock:
             device = self._devices.get(frame[0])
         if device is None:
-            return None
+            return None, 0.0
         fault = device.take_fault()
         if fault == "silent":
-            return None
-        if isinstance(fault, tuple):
+            return None, 0.0
+        delay_s = float(fault[1]) if isinstance(fault, tuple) and fault[0] == "late" else 0.0
+        if isinstance(fault, tuple) and fault[0] == "exception":
             pdu = bytes([frame[1] | EXCEPTION_FLAG, fault[1]])
         else:
             pdu = device.respond(frame[1:-2])
         answer = frame_with_crc(bytes([frame[0]]) + pdu)
         if fault == "bad_crc":
             answer = answer[:-2] + bytes(b ^ 0xFF for b in answer[-2:])
-        return answer
+        return answer, delay_s
