@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         config = Path(tmp) / "box.toml"
         text = CONFIG.read_text(encoding="utf-8")
         config.write_text(
-            text.replace('db_path = "/var/lib/hameau/hameau.db"', f'db_path = "{Path(tmp) / "hameau.db"}"'),
+            re.sub(r'(?m)^db_path = ".*"', f'db_path = "{Path(tmp) / "hameau.db"}"', text),
             encoding="utf-8",
         )
         agent_cmd = [str(Path(sys.executable).parent / "hameau-edge"), "run", "--config", str(config)]

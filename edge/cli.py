@@ -14,6 +14,7 @@ from importlib.metadata import version
 from edge.config.box import BoxConfig
 from edge.config.loader import ConfigError, load_config
 from edge.hardware.assembly import Hardware
+from edge.storage.place import db_place_problem
 from edge.technician.commands import add_technician_commands, run_technician
 
 EXIT_OK = 0
@@ -79,6 +80,10 @@ def _run(path: str) -> int:
     config = _load(path)
     if config is None:
         return EXIT_CONFIG
+    problem = db_place_problem(config.agent.db_path)
+    if problem is not None:
+        print(f"{config.path}: agent.db_path: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     logging.getLogger("hameau").setLevel(logging.INFO)
     if config.simulation.enabled:
         from edge.simulation.live import run_simulated_agent
@@ -131,6 +136,10 @@ def _check_config(path: str) -> int:
         print(f"{len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    problem = db_place_problem(config.agent.db_path)
+    if problem is not None:
+        print(f"1 problem(s):\n  {config.path}: agent.db_path: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     print(
         f"OK: {path}: device {config.device.id!r}, {len(config.buses)} buses, "

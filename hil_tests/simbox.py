@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,7 +108,7 @@ def box_run(
     config_path = tmp_path / "box.toml"
     text = edit(box.read_text(encoding="utf-8") if isinstance(box, Path) else box)
     config_path.write_text(
-        text.replace('db_path = "/var/lib/hameau/hameau.db"', f'db_path = "{tmp_path / "hameau.db"}"'),
+        re.sub(r'(?m)^db_path = ".*"', f'db_path = "{tmp_path / "hameau.db"}"', text),
         encoding="utf-8",
     )
     config = load_config(config_path)

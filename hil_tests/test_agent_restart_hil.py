@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -42,7 +43,7 @@ OFF_S = 3.0  # how long the killed box stays off before it is started again
 def _hall(db: Path, rom_id: str = "28-0316a2794aff", **replace: str) -> str:
     text = EXAMPLE.read_text(encoding="utf-8")
     assert f"litres_per_pulse = {LITRES_PER_PULSE}" in text
-    text = text.replace('db_path = "/var/lib/hameau/hameau.db"', f'db_path = "{db}"')
+    text = re.sub(r'(?m)^db_path = ".*"', f'db_path = "{db}"', text)
     text = text.replace('rom_id = "28-0316a2794aff"', f'rom_id = "{rom_id}"')
     for old, new in replace.items():
         assert old in text, old

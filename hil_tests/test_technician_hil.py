@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -30,7 +31,7 @@ def config_path(tmp_path: Path) -> Path:
     """The example box with its database in the test's directory."""
     path = tmp_path / "box.toml"
     text = EXAMPLE.read_text(encoding="utf-8")
-    text = text.replace('db_path = "/var/lib/hameau/hameau.db"', 'db_path = "data/hameau.db"')
+    text = re.sub(r'(?m)^db_path = ".*"', 'db_path = "data/hameau.db"', text)
     path.write_text(text, encoding="utf-8")
     return path
 

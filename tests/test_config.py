@@ -332,3 +332,17 @@ def test_config_file_starting_with_a_byte_order_mark_is_read(tmp_path: Path) -> 
     path = tmp_path / "box.toml"
     path.write_bytes(b"\xef\xbb\xbf" + BASE.encode("utf-8"))
     assert load_config(path).device.id == "ecole-01"
+
+
+def test_config_db_path_must_name_a_file(tmp_path: Path) -> None:
+    empty = _keys(tmp_path, BASE + '\n[agent]\ndb_path = " "\n')
+    assert empty["agent.db_path"].startswith("is empty")
+    directory = _keys(tmp_path, BASE + f'\n[agent]\ndb_path = "{tmp_path}"\n')
+    assert directory["agent.db_path"] == f"{str(tmp_path)!r} is a directory: give the database file's path in it, e.g. {tmp_path}/hameau.db"
+    assert "is a directory" in _keys(tmp_path, BASE + '\n[agent]\ndb_path = "data/"\n')["agent.db_path"]
+
+
+def test_config_db_path_with_a_tilde_is_in_the_users_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = load_config(_write(tmp_path, BASE + '\n[agent]\ndb_path = "~/state/box.db"\n'))
+    assert config.agent.db_path == tmp_path / "home" / "state" / "box.db"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,9 +32,7 @@ NOW = datetime(2026, 1, 10, 21, 0, tzinfo=UTC)  # 22:00 in Paris
 
 @pytest.fixture
 def config(tmp_path: Path) -> BoxConfig:
-    text = EXAMPLE.read_text(encoding="utf-8").replace(
-        'db_path = "/var/lib/hameau/hameau.db"', f'db_path = "{tmp_path / "hameau.db"}"'
-    )
+    text = re.sub(r'(?m)^db_path = ".*"', f'db_path = "{tmp_path / "hameau.db"}"', EXAMPLE.read_text(encoding="utf-8"))
     return parse_config(text, tmp_path / "box.toml")
 
 

@@ -35,3 +35,18 @@ def test_technician_input_out_of_range_is_one_line_and_exit_2(
     assert stopped.value.code == 2
     assert said in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("hameau-edge ")
+
+
+def test_technician_input_db_path_that_cannot_be_created_stops_check_and_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the database's directory should be", encoding="utf-8")
+    text = EXAMPLE.read_text(encoding="utf-8")
+    config = tmp_path / "box.toml"
+    config.write_text(text.replace("~/.local/state/hameau/village-hall.db", str(blocker / "state" / "hameau.db")))
+    for command in (["check-config", str(config)], ["run", "--config", str(config)]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert f"agent.db_path: cannot create {blocker / 'state'}: {blocker} is not a directory" in err
+        assert "Traceback" not in err

@@ -157,9 +157,10 @@ def _simulation(t: Table | None) -> SimulationConfig:
 def _agent(t: Table | None, config_path: Path) -> AgentConfig:
     if t is None:
         return AgentConfig()
-    db_path = Path(t.get("db_path", str, str(AgentConfig.db_path)))
+    db_path = Path(t.get("db_path", str, str(AgentConfig.db_path), _check_db_path)).expanduser()
     agent = AgentConfig(
-        # A relative database path is relative to the config file, so a box directory is self-contained.
+        # A relative database path is relative to the config file, so a box directory is self-contained;
+        # "~" is the home of the user running the command (the examples keep theirs per user).
         db_path=db_path if db_path.is_absolute() else config_path.parent / db_path,
         commit_interval_s=t.get("commit_interval_s", float, 30.0, in_range(1, 3600, " s")),
         tick_s=t.get("tick_s", float, 10.0, in_range(0.5, 600, " s")),
@@ -170,6 +171,13 @@ def _agent(t: Table | None, config_path: Path) -> AgentConfig:
     )
     t.done()
     return agent
+
+
+def _check_db_path(value: str) -> None:
+    if not value.strip():
+        raise Invalid("is empty: give the database file's path, e.g. /var/lib/hameau/hameau.db")
+    if value.endswith(("/", "\\")) or Path(value).is_dir():
+        raise Invalid(f"{value!r} is a directory: give the database file's path in it, e.g. {value.rstrip('/')}/hameau.db")
 
 
 def _check_clock(value: str) -> None:
