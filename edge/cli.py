@@ -20,6 +20,8 @@ from edge.technician.commands import add_technician_commands, run_technician
 EXIT_OK = 0
 EXIT_FAULTS = 1
 EXIT_CONFIG = 2
+#: What a shell reports for a command stopped by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +53,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `hameau-edge`."""
+    """Entry point of `hameau-edge`: Ctrl-C stops any command cleanly, with no traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("hameau-edge: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # The Modbus driver reports every failed exchange as a typed error; pymodbus's own log is noise.

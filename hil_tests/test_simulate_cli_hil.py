@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,3 +38,26 @@ def test_simulate_json_report_has_the_documented_figures(tmp_path: Path, capsys:
     assert report["heating"]["hall"]["min_temperature_c"] > 7.0
     assert isinstance(report["faults"], list)
     assert report["days"] == 2 and report["run_s"] > 0
+
+
+@pytest.mark.parametrize("command", ["simulate", "run"])
+def test_simulate_ctrl_c_stops_cleanly_without_a_traceback(tmp_path: Path, command: str) -> None:
+    config = tmp_path / "box.toml"
+    text = (EXAMPLES / "village-hall.toml").read_text(encoding="utf-8")
+    config.write_text(text.replace("~/.local/state/hameau/village-hall.db", str(tmp_path / "box.db")), "utf-8")
+    argv = {"simulate": ["simulate", "--world", str(EXAMPLES / "village-hall-world.toml"), "--days", "365"],
+            "run": ["run"]}[command]
+    entry = "import sys; from edge.cli import main; sys.exit(main())"
+    process = subprocess.Popen(
+        [sys.executable, "-c", entry, *argv, "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    time.sleep(3.0)  # well into the run: a year is far from done
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    if command == "simulate":
+        assert process.returncode == 130 and err.strip() == "hameau-edge: interrupted"
+    else:
+        # The agent's own stop: relays to their safe states, a clean stop recorded, exit 0.
+        assert process.returncode == 0
