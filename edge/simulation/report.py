@@ -93,19 +93,20 @@ class Recorder:
                 "ORDER BY ts, id"
             ).fetchall()
         return {
-            "start": start.isoformat(),
-            "end": end.isoformat(),
+            "timezone": self.config.device.timezone,
+            "start": start.astimezone(self._tz).isoformat(),
+            "end": end.astimezone(self._tz).isoformat(),
             "lighting": {cid: _lighting(c) for cid, c in self.circuits.items()},
             "leak": self._leaks(events, end),
             "heating": {zid: _heating(z) for zid, z in self.zones.items()},
-            "faults": _faults(events),
+            "faults": _faults(events, self._tz),
         }
 
     def _leaks(self, events: list[tuple], end: datetime) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for cfg in self.config.leak:
             alarms = [
-                {"kind": json.loads(data).get("alarm_kind", "alarm"), "raised_at": _iso(ts), "reason": reason}
+                {"kind": json.loads(data).get("alarm_kind", "alarm"), "raised_at": _iso(ts, self._tz), "reason": reason}
                 for ts, kind, source, reason, data in events
                 if kind == "alarm" and source == cfg.id
             ]
@@ -121,7 +122,7 @@ class Recorder:
                     delay_h = (datetime.fromisoformat(hit["raised_at"]) - incident.start).total_seconds() / 3600
                 detections.append({
                     "kind": incident.kind,
-                    "start": incident.start.isoformat(),
+                    "start": incident.start.astimezone(self._tz).isoformat(),
                     "rate_lph": incident.rate_lph,
                     "detected_after_h": None if delay_h is None else round(delay_h, 2),
                 })
@@ -141,8 +142,9 @@ class Recorder:
         return result
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat()
+def _iso(ts: float, tz: ZoneInfo) -> str:
+    """A stored time as ISO 8601 at the box, with its offset."""
+    return datetime.fromtimestamp(ts, UTC).astimezone(tz).isoformat()
 
 
 def _lighting(c: _Circuit) -> dict[str, Any]:
@@ -162,27 +164,32 @@ def _heating(z: _Zone) -> dict[str, Any]:
     }
 
 
-def _faults(events: list[tuple]) -> list[dict[str, Any]]:
+def _faults(events: list[tuple], tz: ZoneInfo) -> list[dict[str, Any]]:
     open_faults: dict[str, dict[str, Any]] = {}
     result: list[dict[str, Any]] = []
     for ts, kind, source, reason, data in events:
         if kind == "fault":
             entry = {
                 "source": source, "code": json.loads(data).get("code"), "reason": reason,
-                "start": _iso(ts), "end": None,
+                "start": _iso(ts, tz), "end": None,
             }
             if source in open_faults:
-                open_faults[source]["end"] = _iso(ts)
+                open_faults[source]["end"] = _iso(ts, tz)
             open_faults[source] = entry
             result.append(entry)
         elif kind == "fault_cleared" and source in open_faults:
-            open_faults.pop(source)["end"] = _iso(ts)
+            open_faults.pop(source)["end"] = _iso(ts, tz)
     return result
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """The simulation report as text."""
-    lines = [f"simulated {report['days']:g} days from {report['start'][:16]} in {report['run_s']:g} s", ""]
+    """The simulation report as text, times at the box with their zone."""
+    zone = ZoneInfo(report["timezone"])
+
+    def local(iso: str) -> str:
+        return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    lines = [f"simulated {report['days']:g} days from {local(report['start'])} in {report['run_s']:g} s", ""]
     for cid, c in report["lighting"].items():
         saved = 100 * (1 - c["on_hours"] / c["baseline_on_hours"]) if c["baseline_on_hours"] else 0.0
         lines.append(
@@ -196,7 +203,7 @@ def format_report(report: dict[str, Any]) -> str:
         for incident in leak["incidents"]:
             found = incident["detected_after_h"]
             when = "never detected" if found is None else f"detected after {found:g} h"
-            lines.append(f"  {incident['kind']} of {incident['rate_lph']:g} L/h from {incident['start'][:16]}: {when}")
+            lines.append(f"  {incident['kind']} of {incident['rate_lph']:g} L/h from {local(incident['start'])}: {when}")
     for zid, z in report["heating"].items():
         lines.append(
             f"heating {zid}: coldest {z['min_temperature_c']:g} °C, "
@@ -204,6 +211,6 @@ def format_report(report: dict[str, Any]) -> str:
         )
     lines.append(f"faults: {len(report['faults'])}")
     for fault in report["faults"]:
-        end = (fault["end"] or "the end")[:16]
-        lines.append(f"  {fault['source']} {fault['code']} from {fault['start'][:16]} to {end}")
+        end = local(fault["end"]) if fault["end"] else "the end"
+        lines.append(f"  {fault['source']} {fault['code']} from {local(fault['start'])} to {end}")
     return "\n".join(lines)
