@@ -212,3 +212,25 @@ def test_alarms_report_and_ack(store: Store, config: BoxConfig) -> None:
     assert ack_alarm(store, 77, "technician:bob", NOW) == (None, False)
     assert [a["key"] for a in alarms_report(store, config, NOW)["alarms"]] == ["heating/frost"]
     assert render_alarms(alarms_report(None, config, NOW)) == "no latched alarm"
+
+
+def test_technician_relay_says_when_a_minimum_off_time_holds_it(store: Store, config: BoxConfig) -> None:
+    # The street lights went off 60 s ago; their circuit keeps them off for min_off_s = 300 s.
+    store.save_state("controller:street-main", {"on": False, "changed_at_s": NOW.timestamp() - 60.0})
+    store.commit()
+    outcome = set_relay(store, config, "street-lights", "on", NOW, duration=timedelta(hours=3))
+    assert outcome.accepted
+    # Held until 22:04 Paris time, then on for the whole 3 h asked.
+    assert outcome.message.startswith("street-lights held off for its minimum off time: switches ON at 22:04, until ")
+    assert outcome.override is not None and outcome.override.until == NOW + timedelta(seconds=240, hours=3)
+    assert "Sun 11 Jan 01:04 CET (for 3 h)" in outcome.message  # 10 January 2026 is a Saturday
+    # Once the minimum time is over, the order applies at once.
+    later = NOW + timedelta(seconds=241)
+    at_once = set_relay(store, config, "street-lights", "on", later, duration=timedelta(hours=3))
+    assert at_once.message.startswith("street-lights forced ON until ")
+    assert at_once.override is not None and at_once.override.until == later + timedelta(hours=3)
+    # An order the relay already obeys is not held either.
+    store.save_state("controller:street-main", {"on": True, "changed_at_s": NOW.timestamp() - 60.0})
+    store.commit()
+    kept = set_relay(store, config, "street-lights", "on", NOW, duration=timedelta(hours=1))
+    assert kept.override is not None and kept.override.until == NOW + timedelta(hours=1)

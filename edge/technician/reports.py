@@ -13,6 +13,7 @@ from edge.controllers.events import Event
 from edge.controllers.overrides import Override
 from edge.storage.schema import Alarm
 from edge.storage.store import Store
+from edge.technician.forecast import held_until
 from edge.technician.times import age_s as _age_s
 from edge.technician.times import format_duration
 from edge.technician.times import parse_time as _parse_time
@@ -176,11 +177,19 @@ def set_relay(
         seen = _parse_time(snapshot.get("at"))
         when = "" if seen is None else f" (agent's snapshot of {format_duration(_age_s(seen, now) or 0)} ago)"
         return RelayOutcome(relay, action, False, f"refused: {relay} is interlocked: {interlock}{when}")
-    override = Override(relay, action == "on", now + duration, now, by, reason)
+    wanted = action == "on"
+    held = held_until(store, config, relay, wanted, now)
+    # Held back by a minimum on/off time, the override still gives the whole duration asked for.
+    override = Override(relay, wanted, (held or now) + duration, now, by, reason)
     store.set_override(override)
     until = override.until.astimezone(tz)
     length = format_duration(duration.total_seconds())
-    message = f"{relay} forced {action.upper()} until {until:%a %d %b %H:%M %Z} (for {length})"
+    if held is None:
+        message = f"{relay} forced {action.upper()} until {until:%a %d %b %H:%M %Z} (for {length})"
+    else:
+        which = "off" if wanted else "on"
+        message = (f"{relay} held {which} for its minimum {which} time: switches {action.upper()} at "
+                   f"{held.astimezone(tz):%H:%M}, until {until:%a %d %b %H:%M %Z} (for {length})")
     return RelayOutcome(relay, action, True, message, override)
 
 
