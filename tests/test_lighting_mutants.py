@@ -1,0 +1,148 @@
+"""Street-lighting decisions a mutation run (bench/mutation.py) found untested.
+
+Oracles written out here: the sun's geometric elevation from astral (an independent library; the
+sun's centre at -0.833° is sunrise and sunset), the README's rules (astronomical clock with offsets
+when the lux sensor is faulted, a night cut-off that may start the morning after its night, the
+relay's safe state only when the wall clock is not set), and the reason texts a technician reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from astral import Observer
+from astral import sun as astral_sun
+
+from edge.config.model import DeviceConfig
+from edge.controllers.base import Decision, SensorInput
+from edge.controllers.lighting.config import (
+    CutoffException,
+    CutoffSchedule,
+    LightingConfig,
+    parse_window,
+)
+from edge.controllers.lighting.controller import (
+    LightingController,
+    LightingState,
+    fmt_lx,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+DEVICE = DeviceConfig("saint-aubin-mairie", "Mairie", 45.187, 5.726, "Europe/Paris")
+TROMSO = DeviceConfig("tromso-skole", "Skole", 69.65, 18.96, "Europe/Oslo")
+LUX = "lux-roof.illuminance_lx"
+
+
+def _config(**changes: object) -> LightingConfig:
+    return replace(LightingConfig("street-main", "street-lights", "lux-roof", cutoff=CutoffSchedule()), **changes)
+
+
+def _decide(controller: LightingController, now: datetime, lux: float | None, state: LightingState | None = None,
+            *, starting: bool = False) -> Decision[LightingState]:
+    inputs: Mapping[str, SensorInput] = {LUX: SensorInput(lux, now, lux is not None)}
+    return controller.decide(state or controller.initial_state(), inputs, {}, now, starting=starting)
+
+
+def test_lighting_lux_is_shown_with_one_decimal_below_10_lx_only() -> None:
+    assert (fmt_lx(0.44), fmt_lx(9.94), fmt_lx(10.0), fmt_lx(10.4), fmt_lx(2400.2)) == ("0.4", "9.9", "10", "10", "2400")
+
+
+def test_lighting_a_wall_clock_from_2025_on_is_trusted() -> None:
+    controller = LightingController(_config(), DEVICE)
+    trusted = datetime(2025, 1, 1, tzinfo=UTC)
+    assert _decide(controller, trusted, None, starting=True).state.mode == "astronomical"
+    unset = _decide(controller, trusted - timedelta(seconds=1), None, starting=True)
+    assert (unset.state.mode, unset.commands[0].on) == ("safe", None)
+
+
+@pytest.mark.parametrize(
+    ("local", "sun_below"),
+    [
+        # 14 May 2026 in Tromsø: the sun sets at 23:35 and rises again after midnight (no sunrise that date).
+        (datetime(2026, 5, 14, 12, 0), False),
+        (datetime(2026, 5, 14, 23, 50), True),
+        # 17 May 2026: it rises at 01:20 and does not set that date.
+        (datetime(2026, 5, 17, 0, 30), True),
+        (datetime(2026, 5, 17, 23, 50), False),
+    ],
+)
+def test_lighting_edge_of_the_polar_season_asks_the_sun(local: datetime, sun_below: bool) -> None:
+    at = local.replace(tzinfo=ZoneInfo("Europe/Oslo")).astimezone(UTC)
+    elevation = astral_sun.elevation(Observer(69.65, 18.96), at, with_refraction=False)
+    assert (elevation < -0.833) is sun_below
+    controller = LightingController(_config(lux_sensor=None), TROMSO)
+    decision = _decide(controller, at, None, starting=True)
+    word = "below" if sun_below else "above"
+    assert (decision.state.mode, decision.commands[0].on) == ("astronomical", sun_below)
+    assert decision.state.reason == f"astronomical clock, sun {word} the horizon"
+
+
+def test_lighting_a_cut_off_may_reach_two_days_after_its_night() -> None:
+    # The night of Monday 2 March 2026 has a 06:00-05:00 cut-off: 3 March 06:00 to 4 March 05:00.
+    night = date(2026, 3, 2)
+    cutoff = CutoffSchedule(exceptions=(CutoffException(night, parse_window("06:00-05:00")),))
+    controller = LightingController(_config(cutoff=cutoff), DEVICE)
+    at = datetime(2026, 3, 4, 4, 0, tzinfo=PARIS).astimezone(UTC)
+    decision = _decide(controller, at, 2.0, starting=True)
+    assert (decision.state.mode, decision.commands[0].on) == ("cut-off", False)
+    assert decision.state.reason == "cut-off 06:00-05:00 (exception for the night of 2026-03-02)"
+    later = _decide(controller, at + timedelta(hours=1, minutes=1), 2.0, starting=True)
+    assert (later.state.mode, later.commands[0].on) == ("lux", True)
+
+
+def _sun(day: date) -> tuple[datetime, datetime]:
+    observer = Observer(45.187, 5.726)
+    return (astral_sun.sunrise(observer, day, PARIS).astimezone(UTC),
+            astral_sun.sunset(observer, day, PARIS).astimezone(UTC))
+
+
+def test_lighting_astronomical_clock_applies_both_offsets_and_names_the_raw_times() -> None:
+    day = date(2026, 1, 15)
+    sunrise, sunset = _sun(day)
+    controller = LightingController(_config(lux_sensor=None, sunrise_offset_min=30, sunset_offset_min=-20,
+                                            min_on_s=0, min_off_s=0), DEVICE)
+
+    def hhmm(at: datetime) -> str:
+        return at.astimezone(PARIS).strftime("%H:%M")
+
+    before = _decide(controller, sunrise + timedelta(minutes=29), None, starting=True)
+    assert before.commands[0].on is True
+    assert before.state.reason == f"astronomical clock, night until sunrise {hhmm(sunrise)} +30 min"
+    after = _decide(controller, sunrise + timedelta(minutes=31), None, starting=True)
+    assert after.commands[0].on is False
+    assert after.state.reason == f"astronomical clock, day until sunset {hhmm(sunset)} -20 min"
+    evening = _decide(controller, sunset - timedelta(minutes=19), None, starting=True)
+    assert evening.commands[0].on is True
+    assert evening.state.reason == f"astronomical clock, sunset {hhmm(sunset)} -20 min"
+    assert _decide(controller, sunset - timedelta(minutes=21), None, starting=True).commands[0].on is False
+
+
+def test_lighting_pending_reason_says_which_threshold_is_crossed() -> None:
+    controller = LightingController(_config(), DEVICE)
+    noon = datetime(2026, 1, 15, 12, 0, tzinfo=PARIS).astimezone(UTC)
+    day = _decide(controller, noon, 500.0, starting=True)
+    assert day.commands[0].on is False
+    dimming = _decide(controller, noon + timedelta(minutes=1), 20.0, day.state)
+    dimming = _decide(controller, noon + timedelta(minutes=2), 20.0, dimming.state)
+    assert dimming.state.reason == "lux 500 lx above 60 lx at start; lux 20 lx below 30 lx for 60 s, confirming over 3 min"
+
+
+def test_lighting_fallback_events_name_the_sensor_and_the_controller() -> None:
+    controller = LightingController(_config(), DEVICE)
+    dusk = datetime(2026, 1, 15, 19, 0, tzinfo=PARIS).astimezone(UTC)
+    lit = _decide(controller, dusk, 2.0, starting=True)
+    lost = _decide(controller, dusk + timedelta(minutes=1), None, lit.state)
+    (fallback,) = [e for e in lost.events if e.kind == "fallback"]
+    assert fallback.source == "street-main"
+    assert fallback.reason.startswith("lux sensor lux-roof faulted: astronomical clock, sunset ")
+    back = _decide(controller, dusk + timedelta(minutes=2), 2.0, lost.state)
+    (resumed,) = [e for e in back.events if e.kind == "fallback"]
+    assert (resumed.source, resumed.reason) == ("street-main", "lux sensor lux-roof answers again: lux control resumes")
+    unset = datetime(2024, 6, 1, tzinfo=UTC)
+    blind = _decide(controller, unset + timedelta(minutes=1), None, _decide(controller, unset, 2.0, starting=True).state)
+    (dark,) = [e for e in blind.events if e.kind == "fallback"]
+    assert dark.reason == "lux sensor lux-roof faulted and wall clock not set: relay to its safe state"
