@@ -25,6 +25,13 @@ from edge.controllers.heating.controller import (
     HeatingState,
     thermostat,
 )
+from edge.controllers.heating.preheat import (
+    HeatingRun,
+    follow_run,
+    preheat_lead_s,
+    preheat_starts_s,
+    smooth_rate,
+)
 from edge.controllers.overrides import Override
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -188,3 +195,98 @@ def test_heating_a_run_cut_by_a_restart_teaches_nothing(restart: bool) -> None:
         assert learned == (0, None)
     else:
         assert later.state.run_since_s == first.state.run_since_s  # still measuring the same run
+
+
+# The zone's own rules, as HeatingConfig states them: frost_c <= eco_c <= comfort_c, a hysteresis
+# above 0, a blind duty cycle in (0, 1] of a period above 0, optimum start within a day (0 turns it off)
+# and a heating rate above 0. The config parser refuses such values first; these guard the type itself.
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"frost_c": 17.0}, "setpoints must satisfy frost_c <= eco_c <= comfort_c"),
+        ({"eco_c": 20.0}, "setpoints must satisfy frost_c <= eco_c <= comfort_c"),
+        ({"hysteresis_c": 0.0}, "hysteresis_c must be > 0"),
+        ({"hysteresis_c": -0.5}, "hysteresis_c must be > 0"),
+        ({"fallback_duty": 0.0}, r"fallback_duty must be in \(0, 1\] and fallback_period_s > 0"),
+        ({"fallback_duty": 1.5}, r"fallback_duty must be in \(0, 1\] and fallback_period_s > 0"),
+        ({"fallback_period_s": 0.0}, r"fallback_duty must be in \(0, 1\] and fallback_period_s > 0"),
+        ({"max_preheat_min": -1.0}, "max_preheat_min must be within 0-1440 and preheat_rate_c_per_h > 0"),
+        ({"max_preheat_min": 1441.0}, "max_preheat_min must be within 0-1440 and preheat_rate_c_per_h > 0"),
+        ({"preheat_rate_c_per_h": 0.0}, "max_preheat_min must be within 0-1440 and preheat_rate_c_per_h > 0"),
+    ],
+)
+def test_heating_config_refuses_values_outside_its_rules(changes: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        _config(**changes)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"frost_c": 16.0, "eco_c": 16.0, "comfort_c": 16.0},
+        {"hysteresis_c": 0.01},
+        {"fallback_duty": 1.0},
+        {"fallback_duty": 0.01},
+        {"fallback_period_s": 1.0},
+        {"max_preheat_min": 0.0},
+        {"max_preheat_min": 1440.0},
+        {"preheat_rate_c_per_h": 0.01},
+    ],
+)
+def test_heating_config_accepts_the_edges_of_its_rules(changes: dict[str, float]) -> None:
+    config = _config(**changes)
+    assert all(getattr(config, name) == value for name, value in changes.items())
+
+
+# Learning the heating rate (heating/preheat.py's contract): the mean of the first samples, a run of
+# exactly LEARN_MIN_RUN_S (30 min) teaches, a segment is measured from the temperature at its start,
+# a run with no known start starts now.
+def test_heating_learned_rate_starts_as_the_mean_of_the_samples() -> None:
+    assert smooth_rate(19.9, 0, 0.1) == 0.1  # nothing learned yet: the sample itself, exactly
+    assert smooth_rate(2.0, 1, 1.0) == pytest.approx(1.5)
+    assert smooth_rate(1.5, 2, 3.0) == pytest.approx(2.0)  # (2 + 1 + 3) / 3
+    assert smooth_rate(2.0, 10, 4.0) == pytest.approx(2.5)  # then the newest weighs 1/4
+
+
+def test_heating_a_run_of_exactly_thirty_minutes_teaches_one_sample() -> None:
+    run = HeatingRun(None, 0, 1000.0, 15.0)
+    learned = follow_run(run, heating=False, temperature_c=15.5, now_s=1000.0 + 1800.0, restarted=False)
+    assert (learned.rate_c_per_h, learned.samples, learned.since_s, learned.from_c) == (pytest.approx(1.0), 1, None, None)
+    short = follow_run(run, heating=False, temperature_c=15.5, now_s=1000.0 + 1799.0, restarted=False)
+    assert (short.rate_c_per_h, short.samples) == (None, 0)
+
+
+def test_heating_a_new_sample_is_averaged_with_what_was_learned() -> None:
+    # One sample of 2 °C/h learned; a full hour from 15 °C to 16 °C is 1 °C/h: the mean of both is 1.5.
+    run = HeatingRun(2.0, 1, 0.0, 15.0)
+    learned = follow_run(run, heating=True, temperature_c=16.0, now_s=3600.0, restarted=False)
+    assert (learned.rate_c_per_h, learned.samples) == (pytest.approx(1.5), 2)
+    assert (learned.since_s, learned.from_c) == (3600.0, 16.0)  # the next segment starts here
+
+
+def test_heating_a_segment_is_measured_from_its_first_temperature() -> None:
+    run = HeatingRun(None, 0, 1000.0, 15.0)
+    # A second call in the same second, warmer already: the segment still starts at 15 °C.
+    assert follow_run(run, heating=True, temperature_c=15.3, now_s=1000.0, restarted=False) == run
+    assert follow_run(run, heating=True, temperature_c=15.3, now_s=1000.5, restarted=False) == run
+    ended = follow_run(run, heating=True, temperature_c=16.0, now_s=1000.0 + 3600.0, restarted=False)
+    assert (ended.rate_c_per_h, ended.samples) == (pytest.approx(1.0), 1)
+
+
+@pytest.mark.parametrize(("since_s", "from_c"), [(None, 20.0), (500.0, None)])
+def test_heating_a_run_with_no_known_start_starts_now(since_s: float | None, from_c: float | None) -> None:
+    run = HeatingRun(1.2, 3, since_s, from_c)
+    assert follow_run(run, heating=True, temperature_c=18.0, now_s=1000.0, restarted=False) == HeatingRun(
+        1.2, 3, 1000.0, 18.0
+    )
+    assert follow_run(run, heating=False, temperature_c=18.0, now_s=1000.0, restarted=False) == run
+
+
+def test_heating_preheat_lead_is_bounded_by_max_preheat_even_below_a_second() -> None:
+    # 1 °C to gain at 2 °C/h needs 30 min; the lead allowed is what bounds it.
+    assert preheat_lead_s(18.0, 19.0, 2.0, 1.0) == 1.0
+    assert preheat_lead_s(18.0, 19.0, 2.0, 0.0) == 0.0
+    assert preheat_lead_s(18.0, 19.0, 2.0, 7200.0) == pytest.approx(1800.0)
+    assert preheat_starts_s(10_000.0, 18.0, 19.0, 2.0, 0.5) == 9_999.5
+    assert preheat_starts_s(10_000.0, 18.0, 19.0, 2.0, 1.0) == 9_999.0
+    assert preheat_starts_s(10_000.0, 19.0, 19.0, 2.0, 7200.0) is None

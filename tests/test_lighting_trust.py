@@ -8,7 +8,14 @@ import pytest
 from astral import Observer
 from astral import sun as astral_sun
 
-from edge.controllers.lighting.trust import CONFIRM_S, LuxTrust, SunWindows, judge, sun_windows, switching
+from edge.controllers.lighting.trust import (
+    CONFIRM_S,
+    LuxTrust,
+    SunWindows,
+    judge,
+    sun_windows,
+    switching,
+)
 
 ON_BELOW_LX, OFF_ABOVE_LX = 30.0, 60.0
 DAY = datetime(2026, 1, 15, tzinfo=UTC)
@@ -39,7 +46,7 @@ def _minutes(start: float, count: int, lux: float) -> list[tuple[float, float]]:
 
 
 def test_lighting_trust_dark_by_day_is_distrusted_after_15_minutes() -> None:
-    trust, out = _run(_minutes(_at(10), 17, 0.0))
+    _trust, out = _run(_minutes(_at(10), 17, 0.0))
     # Believed for the first 15 minutes (00..14), not from minute 15 on.
     assert [v.lux for v in out[:15]] == [0.0] * 15
     assert out[15].lux is None and out[16].lux is None
@@ -54,7 +61,7 @@ def test_lighting_trust_a_noon_storm_is_believed() -> None:
 
 
 def test_lighting_trust_daylight_at_night_is_distrusted() -> None:
-    trust, out = _run(_minutes(_at(18), 16, 800.0))
+    _trust, out = _run(_minutes(_at(18), 16, 800.0))
     assert out[14].lux == 800.0 and out[15].lux is None
     assert "daylight, for 15 min with the sun more than 8° below the horizon" in out[15].news[0]
 

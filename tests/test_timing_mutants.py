@@ -18,6 +18,7 @@ from edge.controllers.lighting.controller import LightingController, LightingSta
 from edge.controllers.overrides import Override, holding
 from edge.controllers.timing import (
     MinimumTimes,
+    SwitchStep,
     epoch_s,
     fmt_duration,
     fmt_wait,
@@ -97,3 +98,21 @@ def test_timing_an_override_is_announced_once() -> None:
     assert [e.kind for e in first.events if e.kind == "override"] == ["override"]
     second = controller.decide(first.state, {}, {"street-lights": fete}, NOON + timedelta(minutes=1))
     assert [e for e in second.events if e.kind == "override"] == []
+
+
+def test_timing_a_relay_already_where_it_is_wanted_has_not_changed() -> None:
+    times = MinimumTimes(on_s=300, off_s=300)
+    assert step_switch(True, 100.0, True, 1000.0, times) == SwitchStep(True, 100.0, False, 0.0)
+    assert step_switch(False, 100.0, False, 1000.0, times, immediate=True) == SwitchStep(False, 100.0, False, 0.0)
+    assert step_switch(False, 900.0, True, 1000.0, MinimumTimes()) == SwitchStep(True, 1000.0, True, 0.0)
+    assert step_switch(None, None, True, 1000.0, times) == SwitchStep(True, 1000.0, True, 0.0)
+
+
+def test_timing_a_future_change_time_pulled_back_is_no_switching() -> None:
+    # The clock went back: the relay stays as it is, and no switching is recorded for it.
+    controller = _lighting()
+    future = NOON.timestamp() + 600
+    state = LightingState(mode="astronomical", reason="astronomical clock", on=False, changed_at_s=future)
+    decision = controller.decide(state, {}, {}, NOON)
+    assert decision.commands[0].on is False
+    assert [e for e in decision.events if e.kind == "decision"] == []

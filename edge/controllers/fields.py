@@ -83,11 +83,3 @@ def sensor_ref(t: Table, name: str, ctx: ConfigContext, reading: str, what: str,
         t.fail(name, f"sensor {sensor_id!r} is not {what}: it gives no {reading} (needs a {drivers})")
     return sensor_id
 
-
-def span_field(t: Table, name: str, text: str, *, allow_24: bool = False) -> tuple[int, int] | None:
-    """Parse a span read from field `name`, recording a problem there when it is malformed."""
-    try:
-        return parse_span(text, allow_24=allow_24)
-    except Invalid as exc:
-        t.fail(name, str(exc))
-        return None

@@ -27,11 +27,6 @@ def epoch_s(at: datetime) -> float:
     return at.timestamp()
 
 
-def clock_plausible(now: datetime) -> bool:
-    """Whether the wall clock looks set (not a fresh boot without RTC or NTP)."""
-    return now >= CLOCK_PLAUSIBLE_FROM
-
-
 def not_after(at_s: float | None, now_s: float) -> float | None:
     """A past time stamp, pulled back to `now_s` if the clock jumped backwards since it was taken."""
     if at_s is None:
