@@ -2,8 +2,9 @@
 
 Prints lighting on-hours against a plain astronomical clock (lit sunset to sunrise), minutes of
 civil night left dark outside the cut-off, leak detection delays for 1, 2, 5 and 20 L/h leaks on
-the 1 L/pulse building meter, false alarms per year, heating figures, and the run time against
-the world alone (the same year simulated without the box and its agent).
+the 1 L/pulse building meter, false alarms per year, heating figures, the run time against
+the world alone (the same year simulated without the box and its agent), and the database's size
+at the end (file and write-ahead log, with its raw readings and hourly and daily aggregates).
 
 usage: .venv/bin/python bench/simulated_year.py [--days 365] [--json]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sqlite3
 import sys
 import time
 from datetime import timedelta
@@ -82,7 +84,18 @@ def run_year(config, spec: WorldSpec, days: float, db_path: Path) -> dict:
     assert sim.recorder is not None
     report = sim.recorder.report(db_path, spec.site.start, end)
     report["run_s"] = round(time.perf_counter() - started, 2)
+    report["database"] = database_size(db_path)
     return report
+
+
+def database_size(db_path: Path) -> dict:
+    """The database on disk at the end: bytes of the file and its log, and the rows each table holds."""
+    files = {suffix or "db": db_path.with_name(db_path.name + suffix) for suffix in ("", "-wal")}
+    size = {f"{name.lstrip('-')}_bytes": path.stat().st_size if path.exists() else 0 for name, path in files.items()}
+    with sqlite3.connect(db_path) as conn:
+        rows = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("readings", "readings_hourly", "readings_daily", "events", "alarms")}
+    return {**size, "total_bytes": sum(size.values()), "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "heating": report["heating"],
         "faults": len(report["faults"]),
+        "database": report["database"],
     }
     if args.json:
         print(json.dumps(figures, indent=1))
@@ -130,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"heating {zid}: coldest {z['min_temperature_c']:.1f} °C, comfort missed "
               f"{z['comfort_minutes_missed']:.0f} min, heater on {z['heater_on_hours']:.0f} h")
     print(f"fault episodes: {figures['faults']}")
+    db = figures["database"]
+    rows = ", ".join(f"{n} {table}" for table, n in db["rows"].items())
+    print(f"database at the end: {db['total_bytes'] / 1e6:.1f} MB ({db['db_bytes'] / 1e6:.1f} MB file, "
+          f"{db['wal_bytes'] / 1e6:.1f} MB write-ahead log): {rows}")
     return 0
 
 

@@ -14,7 +14,7 @@ from importlib.metadata import version
 from edge.config.box import BoxConfig
 from edge.config.loader import ConfigError, load_config
 from edge.hardware.assembly import Hardware
-from edge.storage.place import db_place_problem
+from edge.storage.place import db_path_mistake, db_place_problem
 from edge.technician.commands import add_technician_commands, run_technician
 
 EXIT_OK = 0
@@ -90,10 +90,13 @@ def _run(path: str) -> int:
     config = _load(path)
     if config is None:
         return EXIT_CONFIG
-    problem = db_place_problem(config.agent.db_path)
-    if problem is not None:
-        print(f"{config.path}: agent.db_path: {problem}", file=sys.stderr)
+    mistake = db_path_mistake(config.agent.db_path)
+    if mistake is not None:
+        print(f"{config.path}: agent.db_path: {mistake}", file=sys.stderr)
         return EXIT_CONFIG
+    problem = db_place_problem(config.agent.db_path)
+    if problem is not None:  # the agent runs anyway, from memory and its safety copy, and retries
+        print(f"{config.path}: agent.db_path: {problem}; running without the database until it can", file=sys.stderr)
     logging.getLogger("hameau").setLevel(logging.INFO)
     if config.simulation.enabled:
         from edge.simulation.live import run_simulated_agent
@@ -147,10 +150,14 @@ def _check_config(path: str) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    problem = db_place_problem(config.agent.db_path)
-    if problem is not None:
-        print(f"1 problem(s):\n  {config.path}: agent.db_path: {problem}", file=sys.stderr)
+    mistake = db_path_mistake(config.agent.db_path)
+    if mistake is not None:
+        print(f"1 problem(s):\n  {config.path}: agent.db_path: {mistake}", file=sys.stderr)
         return EXIT_CONFIG
+    problem = db_place_problem(config.agent.db_path)
+    if problem is not None:  # not a config mistake: the agent must still start (and run without its database)
+        print(f"warning: {config.path}: agent.db_path: {problem}; the agent will run without its database "
+              "until it can write there", file=sys.stderr)
     print(
         f"OK: {path}: device {config.device.id!r}, {len(config.buses)} buses, "
         f"{len(config.sensors)} sensors, {len(config.actuators)} actuators"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from drivers.sim import ram_tempdir
 from edge.config.box import BoxConfig
 from edge.config.loader import load_config
 from edge.simulation.simulate import Simulation, open_simulation
@@ -103,12 +104,25 @@ def box_run(
     *,
     box: Path | str = HALL,
     edit: Callable[[str], str] = lambda text: text,
+    data_dir: Path | None = None,
 ) -> Iterator[BoxRun]:
-    """A box (an example file, edited, or config text), its world, and a started agent; closed at the end."""
+    """A box (an example file, edited, or config text), its world, and a started agent; closed at the end.
+
+    The database goes in `data_dir`, by default a folder in RAM: every commit is fsynced, and simulated
+    days of commits on a disk would take minutes (durability is proven apart, tests/ and hil_tests/ on disk).
+    """
+    with ExitStack() as stack:
+        if data_dir is None:
+            data_dir = Path(stack.enter_context(ram_tempdir("hameau-simbox-")))
+        yield stack.enter_context(_box_run(tmp_path, world, box, edit, data_dir))
+
+
+@contextmanager
+def _box_run(tmp_path: Path, world: str, box: Path | str, edit: Callable[[str], str], data_dir: Path) -> Iterator[BoxRun]:
     config_path = tmp_path / "box.toml"
     text = edit(box.read_text(encoding="utf-8") if isinstance(box, Path) else box)
     config_path.write_text(
-        re.sub(r'(?m)^db_path = ".*"', f'db_path = "{tmp_path / "hameau.db"}"', text),
+        re.sub(r'(?m)^db_path = ".*"', f'db_path = "{data_dir / "hameau.db"}"', text),
         encoding="utf-8",
     )
     config = load_config(config_path)

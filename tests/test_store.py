@@ -57,10 +57,11 @@ def _decision(at: datetime, n: int = 0) -> Event:
 def test_store_creates_directories_schema_and_wal(store: Store, db_path: Path) -> None:
     assert db_path.is_file()
     assert store.journal_mode() == "wal"
-    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: each commit survives a power cut
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
     tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"schema_version", "readings", "events", "alarms", "overrides", "state", "status"} <= tables
+    assert {"schema_version", "readings", "events", "alarms", "overrides", "state", "status", "readings_hourly",
+            "readings_daily"} <= tables
     indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "readings_sensor_name_ts" in indexes
     assert store.schema_version_found == 0

@@ -7,6 +7,11 @@ from datetime import datetime, timedelta
 
 #: Fault kinds a world can inflict on a sensor.
 FAULT_KINDS = ("unplugged", "stuck", "noisy")
+#: What can happen to the box's database: spells (a full disk, a read-only card, another program holding
+#: the write lock) and instants (the file overwritten with garbage, cut to half its size, or removed).
+STORAGE_SPELLS = ("disk_full", "read_only", "locked")
+STORAGE_INSTANTS = ("corrupt", "truncated", "lost")
+STORAGE_FAULT_KINDS = STORAGE_SPELLS + STORAGE_INSTANTS
 #: What a sensor measures, as far as the world is concerned (decides how a fault is applied).
 SENSOR_ROLES = ("illuminance", "temperature", "water", "energy")
 #: Daily water-use shapes.
@@ -159,6 +164,15 @@ class FaultSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageFaultSpec:
+    """Something done to the box's database: at `start`, and until `end` for a spell (None for an instant)."""
+
+    kind: str
+    start: datetime
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PowerCutSpec:
     """The box and its loads lose mains power between start and end."""
 
@@ -188,3 +202,4 @@ class WorldSpec:
     faults: tuple[FaultSpec, ...] = ()
     power_cuts: tuple[PowerCutSpec, ...] = ()
     energy_meters: tuple[EnergyMeterSpec, ...] = ()
+    storage_faults: tuple[StorageFaultSpec, ...] = ()

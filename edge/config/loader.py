@@ -167,8 +167,19 @@ def _agent(t: Table | None, config_path: Path) -> AgentConfig:
         stale_after_intervals=t.get("stale_after_intervals", float, 3.0, in_range(1.5, 100)),
         stuck_after_s=t.get("stuck_after_s", float, 6 * 3600.0, in_range(60, 30 * 86_400, " s")),
         upkeep_at=t.get("upkeep_at", str, "03:30", _check_clock),
-        keep_readings_days=t.get("keep_readings_days", float, 400.0, in_range(1, 3650, " days")),
+        keep_readings_days=t.get("keep_readings_days", float, 30.0, in_range(1, 3650, " days")),
+        keep_hourly_days=t.get("keep_hourly_days", float, 365.0, in_range(1, 36500, " days")),
+        db_budget_mb=t.get("db_budget_mb", float, 1024.0, in_range(1, 1_000_000, " MB")),
+        buffer_max_readings=t.get("buffer_max_readings", int, 50_000, in_range(1, 10_000_000)),
+        buffer_max_events=t.get("buffer_max_events", int, 5_000, in_range(1, 1_000_000)),
+        store_retry_min_s=t.get("store_retry_min_s", float, 10.0, in_range(0.1, 3600, " s")),
+        store_retry_max_s=t.get("store_retry_max_s", float, 300.0, in_range(0.1, 86_400, " s")),
+        safety_copy_interval_s=t.get("safety_copy_interval_s", float, 3600.0, in_range(1, 30 * 86_400, " s")),
     )
+    if agent.store_retry_max_s < agent.store_retry_min_s:
+        t.fail("store_retry_max_s", f"must be at least store_retry_min_s ({agent.store_retry_min_s:g} s)")
+    if agent.keep_hourly_days < agent.keep_readings_days:
+        t.fail("keep_hourly_days", f"must be at least keep_readings_days ({agent.keep_readings_days:g} days)")
     t.done()
     return agent
 

@@ -22,9 +22,9 @@ from edge.runtime.calendar import Calendar
 from edge.runtime.clock import Clock
 from edge.runtime.relays import RelayBank
 from edge.runtime.sampler import Sampler
+from edge.storage.keeper import STORE_EVENTS, StoreKeeper
 from edge.storage.schema import to_json as store_json
 from edge.storage.store import Store
-from edge.storage.upkeep import daily_upkeep
 
 #: Events that are committed at once instead of with the next batch.
 CRITICAL_EVENTS: frozenset[str] = frozenset({"alarm", "alarm_acked", "override", "interlock", "agent"})
@@ -46,14 +46,18 @@ class Agent:
         self,
         config: BoxConfig,
         hardware: Hardware,
-        store: Store,
+        store: Store | StoreKeeper,
         clock: Clock,
         calendar: Calendar,
         controllers: Sequence[Controller[Any]] | None = None,
     ) -> None:
         self.config = config
         self.hardware = hardware
-        self.store = store
+        # The keeper never raises on a store fault: the loop samples, decides and drives relays whatever it does.
+        self.store = store if isinstance(store, StoreKeeper) else StoreKeeper(
+            config.agent, now=clock.now, monotonic=clock.monotonic, store=store
+        )
+        self.store.keep_first(CRITICAL_EVENTS | STORE_EVENTS)
         self.clock = clock
         self.calendar = calendar
         self.controllers = list(controllers if controllers is not None else build_controllers(config))
@@ -78,6 +82,7 @@ class Agent:
         now = self.clock.now()
         self._started_iso = now.isoformat()
         self.bank = RelayBank(self.hardware.open_relays(), self.config.actuators)
+        self.store.start(self._tz)
         previous = self.store.load_state(AGENT_STATE_KEY) or {}
         for controller in self.controllers:
             saved = self.store.load_state(f"controller:{controller.id}")
@@ -131,10 +136,9 @@ class Agent:
             self._expire_overrides(now)
         if events:
             self._record(events)
-        if (events and any(e.kind in CRITICAL_EVENTS for e in events)) or monotonic_s - self._last_flush_s >= (
-            self.config.agent.commit_interval_s
-        ):
-            self.flush(now, monotonic_s)
+        critical = any(e.kind in CRITICAL_EVENTS for e in events)
+        if critical or monotonic_s - self._last_flush_s >= self.config.agent.commit_interval_s:
+            self.flush(now, monotonic_s, critical=critical)
 
     def _apply(self, controller: Controller[Any], decision: Decision[Any], now: datetime) -> list[Event]:
         assert self.bank is not None
@@ -152,10 +156,15 @@ class Agent:
         return run
 
     def _upkeep(self, now: datetime) -> None:
-        done = daily_upkeep(self.store, now, self.config.agent.keep_readings_days)
+        done = self.store.upkeep(now)
+        if done is None:
+            self._record([Event("job", "store", "daily upkeep skipped: the store is faulted", now, {"job": UPKEEP_JOB})])
+            return
         self._record([Event("job", "store", done.describe(), now, {
             "job": UPKEEP_JOB, "readings_removed": done.readings_removed, "kept_since": done.kept_since.isoformat(),
-            "wal_before_bytes": done.wal_before_bytes, "wal_after_bytes": done.wal_after_bytes,
+            "hourly_folded": done.hourly_folded, "thinned": done.thinned, "used_bytes": done.used_bytes,
+            "cap_bytes": done.cap_bytes, "wal_before_bytes": done.wal_before_bytes,
+            "wal_after_bytes": done.wal_after_bytes,
         })])
 
     def _expire_overrides(self, now: datetime) -> None:
@@ -176,14 +185,14 @@ class Agent:
             else:
                 self.store.add_event(event)
 
-    def flush(self, now: datetime, monotonic_s: float) -> None:
-        """Save controller states, meter totals and the status snapshot, then commit."""
+    def flush(self, now: datetime, monotonic_s: float, *, critical: bool = False) -> None:
+        """Save controller states, meter totals and the status snapshot, then commit (critical: with the safety copy)."""
         summaries = {controller.id: self._save_controller(controller) for controller in self.controllers}
         for sensor_id, sensor in self.hardware.sensors.items():
             if isinstance(sensor, PulseMeter):
                 self._save(f"meter:{sensor_id}", {"total_l": sensor.total_l})
         self.store.save_status(self._snapshot(now, summaries))
-        self.store.commit()
+        self.store.commit(critical=critical)
         self._last_flush_s = monotonic_s
 
     def _save(self, key: str, value: dict[str, Any]) -> None:
@@ -235,6 +244,7 @@ class Agent:
             "controllers": controllers,
             "relays": self.bank.snapshot(),
             "interlocks": interlocks,
+            "store": self.store.health(),
         }
 
     def run(self, stop: threading.Event) -> None:

@@ -12,7 +12,7 @@ from edge.hardware.buses import open_hardware
 from edge.runtime.agent import Agent
 from edge.runtime.calendar import ScheduleCalendar
 from edge.runtime.clock import SystemClock
-from edge.storage.store import Store
+from edge.storage.keeper import StoreKeeper
 
 log = logging.getLogger("hameau.agent")
 
@@ -21,7 +21,8 @@ def run_agent(config: BoxConfig, stop: threading.Event | None = None) -> int:
     """Run on the real buses until SIGTERM/SIGINT (or `stop`), then stop cleanly: relays to their safe states."""
     stop = stop or stop_on_signals()
     clock = SystemClock()
-    store = Store(config.agent.db_path, commit_interval_s=config.agent.commit_interval_s, monotonic=clock.monotonic)
+    # The keeper opens the database at start (moving a broken one aside) and never fails the loop.
+    store = StoreKeeper(config.agent, now=clock.now, monotonic=clock.monotonic)
     with open_hardware(config) as hardware:
         agent = Agent(config, hardware, store, clock, ScheduleCalendar(clock))
         log.info("agent started for %s", config.device.id)

@@ -19,7 +19,12 @@ from drivers.sim.modbus_slave import SimModbusSlave
 from drivers.sim.onewire import SimW1Tree
 from drivers.sim.parts import SimulatedParts
 from edge.config.box import BoxConfig
-from edge.config.buses import GpioBusConfig, I2CBusConfig, ModbusBusConfig, OneWireBusConfig
+from edge.config.buses import (
+    GpioBusConfig,
+    I2CBusConfig,
+    ModbusBusConfig,
+    OneWireBusConfig,
+)
 from edge.hardware.assembly import Buses, Hardware, assemble
 from edge.parts.part import Part
 from edge.simulation.box import SimBox

@@ -13,7 +13,7 @@ from edge.runtime.agent import Agent
 from edge.runtime.calendar import SimCalendar
 from edge.runtime.live import stop_on_signals
 from edge.simulation.hardware import open_simulated_hardware
-from edge.storage.store import Store
+from edge.storage.keeper import StoreKeeper
 
 log = logging.getLogger("hameau.agent")
 
@@ -22,7 +22,7 @@ def run_simulated_agent(config: BoxConfig, stop: threading.Event | None = None) 
     """Run the agent on simulated buses until SIGTERM/SIGINT (or `stop`), then stop cleanly."""
     stop = stop or stop_on_signals()
     clock = SimClock(epoch=datetime.now(UTC))
-    store = Store(config.agent.db_path, commit_interval_s=config.agent.commit_interval_s, monotonic=clock.monotonic)
+    store = StoreKeeper(config.agent, now=clock.now, monotonic=clock.monotonic)
     with open_simulated_hardware(config, clock) as hardware:
         agent = Agent(config, hardware, store, clock, SimCalendar())
         log.info("agent started for %s on simulated buses", config.device.id)

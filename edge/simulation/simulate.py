@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import os
+import random
+import sqlite3
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,16 +16,129 @@ from typing import Any
 from drivers.sim import ram_tempdir
 from drivers.sim.clock import SimClock
 from drivers.sim.world import World
-from drivers.sim.world_spec import WorldSpec
+from drivers.sim.world_spec import StorageFaultSpec, WorldSpec
 from edge.config.box import BoxConfig
 from edge.hardware.assembly import Hardware
 from edge.runtime.agent import Agent
 from edge.runtime.calendar import Calendar, SimCalendar
 from edge.simulation.hardware import open_simulated_hardware
 from edge.simulation.report import Recorder
-from edge.storage.store import Store
+from edge.storage.keeper import StoreKeeper
 
 STEP_S = 60.0
+#: SQLite's largest page cap, given back to a connection when a simulated full disk ends without a budget.
+_NO_PAGE_CAP = 4294967294
+
+
+class StorageFaults:
+    """The world's storage faults, done to the agent's database by real means at their set times.
+
+    A full disk caps the file where it stands (SQLite's `max_page_count`: a write that needs a new page
+    fails with "database or disk is full"); a read-only card makes every connection `query_only` (writes
+    fail with "attempt to write a readonly database"); a lock is another connection holding `BEGIN
+    EXCLUSIVE`. Both pragmas reach every connection the agent opens during the spell, through the store's
+    connection hook. Garbage replaces the file (a new file of random bytes, the same size, renamed over
+    it), a truncation cuts it to half its size, a loss removes it with its -wal and -shm.
+    """
+
+    def __init__(self, faults: Sequence[StorageFaultSpec] = (), db_path: Path | None = None, seed: int = 0) -> None:
+        self.faults = tuple(sorted(faults, key=lambda f: f.start))
+        self.db_path = db_path
+        self._random = random.Random(seed)
+        self._active: set[str] = set()
+        self._done: set[int] = set()
+        self._connections: list[tuple[sqlite3.Connection, int]] = []  # each with its page cap before the spell
+        self._locker: sqlite3.Connection | None = None
+
+    def on_connect(self, conn: sqlite3.Connection) -> None:
+        """Apply the spells in force to a connection the agent opens (and remember it for the next ones)."""
+        self._connections.append((conn, int(conn.execute("PRAGMA max_page_count").fetchone()[0])))
+        self._apply(conn, self._active)
+
+    @staticmethod
+    def _apply(conn: sqlite3.Connection, kinds: set[str]) -> None:
+        if "disk_full" in kinds:
+            conn.execute(f"PRAGMA max_page_count = {int(conn.execute('PRAGMA page_count').fetchone()[0])}")
+        if "read_only" in kinds:
+            conn.execute("PRAGMA query_only = 1")
+
+    def update(self, now: datetime) -> None:
+        """Start and end the spells, and do the instants, due by `now`."""
+        for i, fault in enumerate(self.faults):
+            if fault.end is None:
+                if now >= fault.start and i not in self._done:
+                    self._done.add(i)
+                    self._instant(fault.kind)
+                continue
+            if fault.start <= now < fault.end and fault.kind not in self._active:
+                self._begin(fault.kind)
+            elif now >= fault.end and fault.kind in self._active and not any(
+                f.kind == fault.kind and f.end is not None and f.start <= now < f.end for f in self.faults
+            ):
+                self._finish(fault.kind)
+        if self._active & {"locked"} and self._locker is None:
+            self._lock()
+
+    def _live(self) -> list[tuple[sqlite3.Connection, int]]:
+        live = []
+        for conn, cap in self._connections:
+            try:
+                conn.execute("PRAGMA data_version")
+            except sqlite3.ProgrammingError:  # closed since
+                continue
+            live.append((conn, cap))
+        self._connections = live
+        return live
+
+    def _begin(self, kind: str) -> None:
+        self._active.add(kind)
+        for conn, _ in self._live():
+            self._apply(conn, {kind})
+
+    def _finish(self, kind: str) -> None:
+        self._active.discard(kind)
+        for conn, cap in self._live():
+            if kind == "disk_full":
+                conn.execute(f"PRAGMA max_page_count = {cap or _NO_PAGE_CAP}")
+            elif kind == "read_only":
+                conn.execute("PRAGMA query_only = 0")
+        if kind == "locked":
+            self._unlock()
+
+    def _lock(self) -> None:
+        if self.db_path is None or not self.db_path.exists():
+            return
+        locker = sqlite3.connect(self.db_path, isolation_level=None, timeout=0.0)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError:
+            locker.close()  # the agent is writing: take the lock at the next step
+            return
+        self._locker = locker
+
+    def _unlock(self) -> None:
+        if self._locker is not None:
+            self._locker.execute("ROLLBACK")
+            self._locker.close()
+            self._locker = None
+
+    def _instant(self, kind: str) -> None:
+        path = self.db_path
+        if path is None or not path.exists():
+            return
+        if kind == "corrupt":
+            garbage = path.with_name(path.name + ".garbage")
+            garbage.write_bytes(self._random.randbytes(max(4096, path.stat().st_size)))
+            os.replace(garbage, path)
+        elif kind == "truncated":
+            os.truncate(path, path.stat().st_size // 2)
+        elif kind == "lost":
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Let go of the lock, if held."""
+        self._unlock()
 
 
 @dataclass
@@ -39,6 +155,8 @@ class Simulation:
     recorder: Recorder | None = None
     #: The calendar each boot gets (a stalled one, in a test, shows what the calendar's jobs do).
     calendar: Callable[[], Calendar] = SimCalendar
+    #: What the world does to the database (a full disk, a lost file...), at its set times.
+    storage: StorageFaults = field(default_factory=StorageFaults)
 
     @property
     def now(self) -> datetime:
@@ -47,8 +165,9 @@ class Simulation:
 
     def start_agent(self) -> Agent:
         """Boot the box: a fresh agent on the same database, as after a power-up."""
-        store = Store(
-            self.db_path, commit_interval_s=self.config.agent.commit_interval_s, monotonic=self.clock.monotonic
+        store = StoreKeeper(
+            replace(self.config.agent, db_path=self.db_path), now=self.clock.now, monotonic=self.clock.monotonic,
+            on_connect=self.storage.on_connect,
         )
         self.agent = Agent(self.config, self.hardware, store, self.clock, self.calendar())
         self.agent.start()
@@ -65,6 +184,7 @@ class Simulation:
         self._step(self.now, dt_s)
 
     def _step(self, now: datetime, dt_s: float) -> None:
+        self.storage.update(now)
         self.world.update(now, dt_s)
         assert self.hardware.parts is not None
         self.hardware.parts.advance(dt_s)
@@ -78,6 +198,7 @@ class Simulation:
         cuts = sorted(self.spec.power_cuts, key=lambda c: c.start)
         edges = sorted({c.start for c in cuts} | {c.end for c in cuts})
         while (now := self.now) < end:
+            self.storage.update(now)
             cut = next((c for c in cuts if c.start <= now < c.end), None)
             switched = (cut is None) == (self.agent is None)
             if cut is not None and self.agent is not None:
@@ -97,6 +218,7 @@ class Simulation:
         if self.agent is not None:
             self.agent.stop()
             self.agent = None
+        self.storage.close()
         self.hardware.close()
 
 
@@ -106,7 +228,8 @@ def open_simulation(config: BoxConfig, spec: WorldSpec, *, db_path: Path, record
     hardware = open_simulated_hardware(config, clock, modbus_line="loopback")
     assert hardware.parts is not None
     world = World(spec, hardware.parts)
-    sim = Simulation(config, spec, clock, hardware, world, db_path)
+    sim = Simulation(config, spec, clock, hardware, world, db_path,
+                     storage=StorageFaults(spec.storage_faults, db_path, spec.site.seed))
     if record:
         sim.recorder = Recorder(config, world)
     return sim

@@ -16,6 +16,9 @@ from drivers.sim.world_spec import (
     DEMAND_PROFILES,
     FAULT_KINDS,
     NIGHT_DISTRIBUTIONS,
+    STORAGE_FAULT_KINDS,
+    STORAGE_INSTANTS,
+    STORAGE_SPELLS,
     BurstSpec,
     ColdSnapSpec,
     EnergyMeterSpec,
@@ -26,6 +29,7 @@ from drivers.sim.world_spec import (
     OutdoorSpec,
     PowerCutSpec,
     SiteSpec,
+    StorageFaultSpec,
     StormSpec,
     WaterSpec,
     WorldSpec,
@@ -86,10 +90,11 @@ def _build(raw: dict[str, Any], problems: Problems, device: DeviceConfig, box: B
         if span is not None and span[1] is not None:
             cuts.append(PowerCutSpec(span[0], span[1]))
     energy = tuple(e for _, t in top.tables("energy_meters") if (e := reader.energy_meter(t)) is not None)
+    storage = tuple(f for _, t in top.tables("storage_faults") if (f := reader.storage_fault(t)) is not None)
     top.done()
     problems.raise_if_any()
     assert site is not None
-    return WorldSpec(site, light, outdoor, zones, water, faults, tuple(cuts), energy)
+    return WorldSpec(site, light, outdoor, zones, water, faults, tuple(cuts), energy, storage)
 
 
 class _Reader:
@@ -360,6 +365,15 @@ class _Reader:
             if t.ok:
                 faults.append((t.path, fault))
         return tuple(f for _, f in faults)
+
+    def storage_fault(self, t: Table) -> StorageFaultSpec | None:
+        """[[storage_faults]]: kind, start, and for a spell end or duration (an instant has neither)."""
+        kind = t.get("kind", str, check=one_of(*STORAGE_FAULT_KINDS))
+        span = self.spell(t, end_required=kind in STORAGE_SPELLS)
+        if kind in STORAGE_INSTANTS and span is not None and span[1] is not None:
+            t.fail("duration" if t.has("duration") else "end", f"a {kind} fault happens at an instant: give start only")
+        t.done()
+        return StorageFaultSpec(kind, span[0], span[1]) if t.ok and span is not None else None
 
     def energy_meter(self, t: Table) -> EnergyMeterSpec | None:
         """[[energy_meters]]: an SDM120/SDM630 measuring the loads behind relays."""

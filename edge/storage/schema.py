@@ -12,7 +12,7 @@ from typing import Any
 from edge.controllers.events import Event
 
 #: The schema version this code writes; a file with a higher version was written by a newer Hameau.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Version 1: readings, events, latched alarms, overrides, controller state, the agent's status snapshot.
 SCHEMA_V1: tuple[str, ...] = (
@@ -65,6 +65,21 @@ SCHEMA_V1: tuple[str, ...] = (
     )""",
 )
 
+#: Version 2: readings past their raw retention, as hourly then daily (box-local days) min, mean, max, count.
+SCHEMA_V2: tuple[str, ...] = tuple(
+    f"""CREATE TABLE {table} (
+        ts REAL NOT NULL,
+        sensor TEXT NOT NULL,
+        name TEXT NOT NULL,
+        min REAL NOT NULL,
+        mean REAL NOT NULL,
+        max REAL NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (sensor, name, ts)
+    ) WITHOUT ROWID"""
+    for table in ("readings_hourly", "readings_daily")
+)
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -73,9 +88,14 @@ def _create_v1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _create_v2(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V2:
+        conn.execute(statement)
+
+
 #: Target version -> the step that brings a file at the version just below up to it.
 #: Add a step here (and bump SCHEMA_VERSION) when the schema changes; never edit a published step.
-MIGRATIONS: Mapping[int, Migration] = {1: _create_v1}
+MIGRATIONS: Mapping[int, Migration] = {1: _create_v1, 2: _create_v2}
 
 
 class NewerSchemaError(RuntimeError):
@@ -116,9 +136,18 @@ def migrate(
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback_quietly(conn)
         raise
     return found
+
+
+def rollback_quietly(conn: sqlite3.Connection) -> None:
+    """Roll back an open transaction, if SQLite has not already, without hiding the error that caused it."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the error being handled is the one that says what went wrong
 
 
 ALARM_COLUMNS = "id, key, kind, source, reason, evidence, raised_at, acked_at, acked_by"

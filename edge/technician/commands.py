@@ -14,6 +14,8 @@ from pathlib import Path
 from edge.config.box import BoxConfig
 from edge.config.loader import ConfigError, load_config
 from edge.runtime.clock import SystemClock
+from edge.storage.keeping import runtime_status_read
+from edge.storage.place import runtime_status_path
 from edge.storage.schema import NewerSchemaError
 from edge.storage.store import Store
 from edge.technician.render import render_alarms, render_status
@@ -136,9 +138,15 @@ def _open_existing(db_path: Path, config: BoxConfig, clock: SystemClock) -> Stor
 
 
 def _status(config: BoxConfig, db_path: Path, clock: SystemClock, *, as_json: bool) -> int:
-    store = _open_existing(db_path, config, clock)
+    # The agent may be running without its database: its snapshot is then in RAM, and the file may not open.
+    live = runtime_status_read(runtime_status_path(db_path))
+    store, error = None, None
     try:
-        report = status_report(store, config, clock.now())
+        store = _open_existing(db_path, config, clock)
+    except (sqlite3.Error, OSError, NewerSchemaError) as exc:
+        error = str(exc)
+    try:
+        report = status_report(store, config, clock.now(), live=live, db_error=error)
     finally:
         if store is not None:
             store.close()

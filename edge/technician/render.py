@@ -50,6 +50,24 @@ def evidence_summary(evidence: dict[str, Any], width: int = _EVIDENCE_WIDTH) -> 
     return summary if len(summary) <= width else summary[: width - 3] + "..."
 
 
+def _store_lines(store: dict[str, Any], tz: zoneinfo.ZoneInfo, running: bool) -> list[str]:
+    """The agent's store, when something is wrong with it."""
+    lines = []
+    fault, buffered, dropped = store.get("fault"), store.get("buffered") or {}, store.get("dropped") or {}
+    if fault and running:
+        lines.append(
+            f"STORE FAULT: the agent runs without its database since {_local(fault.get('since'), tz)}: "
+            f"{fault.get('cause')} ({fault.get('class')}); {buffered.get('readings', 0)} readings and "
+            f"{buffered.get('events', 0)} events wait in memory; retry in {fault.get('next_retry_s', '?')} s"
+        )
+    if dropped.get("readings") or dropped.get("events"):
+        lines.append(f"dropped from the full memory buffer: {dropped.get('readings', 0)} readings, "
+                     f"{dropped.get('events', 0)} events")
+    for path in store.get("moved_aside") or ():
+        lines.append(f"broken database moved aside to {path}")
+    return lines
+
+
 def render_status(report: dict[str, Any]) -> str:
     """The status report as text for a terminal."""
     tz = zoneinfo.ZoneInfo(report["timezone"])
@@ -69,7 +87,8 @@ def render_status(report: dict[str, Any]) -> str:
             "values below are from then"
         )
     where = f"{db['path']}, {_size(db['size_bytes'])}" if db["exists"] else f"{db['path']} (does not exist yet)"
-    lines += [f"database: {where}", "", "sensors:"]
+    lines.append(f"database: {where}" + (f": CANNOT BE OPENED ({db['error']})" if db.get("error") else ""))
+    lines += _store_lines(db.get("store") or {}, tz, agent["running"]) + ["", "sensors:"]
     width = max((len(s["id"]) for s in report["sensors"]), default=0)
     for s in report["sensors"]:
         values = ", ".join(_value(n, e) for n, e in s["readings"].items()) or "no value"

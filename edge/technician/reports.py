@@ -63,13 +63,19 @@ def _alarm_dict(alarm: Alarm, now: datetime) -> dict[str, Any]:
     return {**alarm.to_dict(), "age_s": _age_s(alarm.raised_at, now)}
 
 
-def status_report(store: Store | None, config: BoxConfig, now: datetime) -> dict[str, Any]:
+def status_report(
+    store: Store | None, config: BoxConfig, now: datetime, *, live: dict[str, Any] | None = None,
+    db_error: str | None = None,
+) -> dict[str, Any]:
     """What the box sees and decides, from the agent's last snapshot, the overrides and the alarms.
 
-    `store` is None when there is no database yet (the agent never ran).
+    `store` is None when there is no database yet (the agent never ran) or it cannot be opened (`db_error`
+    says why); `live` is the snapshot the agent keeps in RAM while its store is faulted (the fresher wins).
     """
     snapshot = store.load_status() if store is not None else None
     snapshot = snapshot or {}
+    if live is not None and str(live.get("at", "")) > str(snapshot.get("at", "")):
+        snapshot = live
     seen_at = _parse_time(snapshot.get("at"))
     age_s = _age_s(seen_at, now)
     running = age_s is not None and age_s <= agent_stale_after_s(config)
@@ -116,8 +122,10 @@ def status_report(store: Store | None, config: BoxConfig, now: datetime) -> dict
         "agent": agent,
         "database": {
             "path": str(config.agent.db_path),
-            "exists": store is not None,
+            "exists": store is not None or db_error is not None,
             "size_bytes": store.size_bytes() if store is not None else 0,
+            "error": db_error,
+            "store": snapshot.get("store"),
         },
         "sensors": sensors,
         "controllers": controllers,
