@@ -23,6 +23,7 @@ UNITS: dict[str, str] = {
     "reactive_energy": "kvarh",
     "pressure": "hPa",
     "count": "1",
+    "state": "1",
 }
 
 

@@ -68,7 +68,7 @@ def _main(argv: list[str] | None) -> int:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     if args.command == "check-config":
         return _check_config(args.file)
-    if args.command in {"status", "relay", "alarms"}:
+    if args.command in {"status", "relay", "alarms", "hydrant", "valve"}:
         return run_technician(args)
     if args.command == "run":
         return _run(args.config)

@@ -28,10 +28,14 @@ def test_simulate_json_report_has_the_documented_figures(tmp_path: Path, capsys:
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     lighting = report["lighting"]["street-main"]
-    assert set(lighting) == {"on_hours", "baseline_on_hours", "dark_unlit_minutes", "switches"}
+    assert set(lighting) == {
+        "on_hours", "baseline_on_hours", "dark_unlit_minutes", "dark_unlit_minutes_by_cause", "switches"
+    }
     assert 0 < lighting["on_hours"] < lighting["baseline_on_hours"] <= 2 * 24
-    # The 45 min power cut at 22:00 on the 14th leaves the street dark outside the cut-off.
-    assert 40 <= lighting["dark_unlit_minutes"] <= 75
+    # The 45 min power cut at 22:00 on the 14th leaves the street dark outside the cut-off; nothing else does
+    # (the lamps go off at the very tick the 23:00 cut-off begins, not a minute before).
+    assert lighting["dark_unlit_minutes_by_cause"] == {"power_cut": 45.0, "sensor_fallback": 0.0, "agent": 0.0}
+    assert lighting["dark_unlit_minutes"] == 45.0
     leak = report["leak"]["water-main"]
     assert leak["watch"] == "leak-hall" and leak["alarms"] == [] and leak["false_alarms"] == 0
     assert set(report["heating"]["hall"]) == {"min_temperature_c", "comfort_minutes_missed", "heater_on_hours"}
@@ -54,7 +58,7 @@ def test_simulate_ctrl_c_stops_cleanly_without_a_traceback(tmp_path: Path, comma
     )
     time.sleep(3.0)  # well into the run: a year is far from done
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     if command == "simulate":
         assert process.returncode == 130 and err.strip() == "hameau-edge: interrupted"

@@ -27,6 +27,7 @@ from edge.controllers.base import Decision, SensorInput
 from edge.controllers.events import Event
 from edge.controllers.leak.config import LeakConfig
 from edge.controllers.leak.controller import LeakController
+from edge.controllers.leak.policy_config import ValvePolicyConfig
 from edge.controllers.leak.state import LeakState
 from edge.controllers.overrides import Override
 
@@ -214,10 +215,15 @@ def meter_totals(flows_lph: Sequence[float], step_l: float, sample_s: int,
     return samples
 
 
+#: The valve closed on a burst until the alarm is acknowledged, never reopened by itself (tests/test_leak_policy.py
+#: covers the reopening and the other policies).
+CLOSED_UNTIL_ACK = ValvePolicyConfig(valve_policy="close", reopen_after_min=0)
+
+
 def building_config(**changes: object) -> LeakConfig:
     """The suggested config for a public building's 1 L/pulse meter."""
     base = dict(id="leak-main", meter="water-main", meter_resolution_l=1.0, burst_lph=1500.0, burst_min=10,
-                valve_relay="main-valve")
+                valve_relay="main-valve", policy=CLOSED_UNTIL_ACK)
     base.update(changes)
     return LeakConfig(**base)  # type: ignore[arg-type]
 
@@ -225,7 +231,7 @@ def building_config(**changes: object) -> LeakConfig:
 def inlet_config(**changes: object) -> LeakConfig:
     """A village inlet's config: never stops flowing, so no continuous-flow check."""
     base = dict(id="leak-inlet", meter="inlet", meter_resolution_l=10.0, continuous_flow=False,
-                burst_lph=12000.0, night_burst_lph=3000.0, valve_relay="inlet-valve")
+                burst_lph=12000.0, night_burst_lph=3000.0, valve_relay="inlet-valve", policy=CLOSED_UNTIL_ACK)
     base.update(changes)
     return LeakConfig(**base)  # type: ignore[arg-type]
 

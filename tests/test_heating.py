@@ -12,7 +12,11 @@ from zoneinfo import ZoneInfo
 from edge.config.model import DeviceConfig
 from edge.controllers.base import Decision, SensorInput
 from edge.controllers.heating.config import ComfortPeriod, HeatingConfig, WeeklySchedule
-from edge.controllers.heating.controller import HeatingController, HeatingState, thermostat
+from edge.controllers.heating.controller import (
+    HeatingController,
+    HeatingState,
+    thermostat,
+)
 from edge.controllers.overrides import Override
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -204,7 +208,7 @@ def test_heating_blind_duty_cycle_when_the_thermometer_is_unplugged() -> None:
     assert on_minutes[59:95] == [True] * 36
     assert on_minutes[95:119] == [False] * 24
     assert state.mode == "fallback"
-    assert state.reason == f"{BLIND} 60 % of 60 min (on until 13:36)"
+    assert state.reason == f"{BLIND} 60 % of 60 min (on until 13:36; configured fallback_duty: losses not learned yet)"
     assert [(e.kind, e.data["active"]) for e in events if e.kind == "fallback"] == [("fallback", True)]
     back = _decide(controller, state, 18.0, start + timedelta(hours=4))
     assert [e.reason for e in back.events if e.kind == "fallback"] == [

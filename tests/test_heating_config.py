@@ -10,7 +10,12 @@ import pytest
 from edge.config.model import DeviceConfig
 from edge.config.reader import Problems, Table
 from edge.controllers.fields import ConfigContext
-from edge.controllers.heating.config import ComfortPeriod, HeatingConfig, WeeklySchedule, parse_heating
+from edge.controllers.heating.config import (
+    ComfortPeriod,
+    HeatingConfig,
+    WeeklySchedule,
+    parse_heating,
+)
 from edge.parts.bh1750.config import BH1750Config
 from edge.parts.relay.config import RelayConfig
 from edge.parts.sht31.config import SHT31Config
@@ -160,3 +165,29 @@ def test_heating_config_reads_optimum_start_keys() -> None:
     }
     with pytest.raises(ValueError):
         HeatingConfig("hall", "r", "t", preheat_rate_c_per_h=0.0)
+
+
+def test_heating_config_reads_the_second_and_outdoor_thermometers_and_the_frost_margin() -> None:
+    ctx_sensors = {**CTX.sensors, "cab-temp": SHT31Config("cab-temp", "i2c1", 60.0, address=0x45)}
+    problems = Problems("box.toml")
+    raw = {**BASE, "second_thermometer": "cab-temp", "disagree_margin_c": 2.5, "disagree_after_s": 600,
+           "frost_margin_c": 4.0, "design_outdoor_c": -25}
+    ctx = ConfigContext(CTX.device, ctx_sensors, CTX.relays)
+    config = parse_heating(Table(raw, "heating[0]", problems), ctx)
+    assert problems.items == [] and config is not None
+    assert config.thermometers == ("hall-climate", "cab-temp")
+    assert (config.disagree_margin_c, config.disagree_after_s) == (2.5, 600.0)
+    assert (config.frost_margin_c, config.design_outdoor_c, config.outdoor_thermometer) == (4.0, -25.0, None)
+    default, _ = _parse(BASE)
+    assert default is not None
+    assert (default.second_thermometer, default.disagree_margin_c, default.disagree_after_s) == (None, 3.0, 1800.0)
+    assert (default.frost_margin_c, default.design_outdoor_c) == (3.0, -20.0)
+
+
+def test_heating_config_names_a_second_or_outdoor_thermometer_that_cannot_be_one() -> None:
+    _, problems = _parse({**BASE, "second_thermometer": "hall-climate", "outdoor_thermometer": "lux-roof"})
+    assert "already the zone's thermometer" in problems["heating[0].second_thermometer"]
+    assert "not a thermometer" in problems["heating[0].outdoor_thermometer"]
+    _, problems = _parse({**BASE, "outdoor_thermometer": "hall-climate", "frost_margin_c": 0.1})
+    assert "of the zone itself" in problems["heating[0].outdoor_thermometer"]
+    assert "heating[0].frost_margin_c" in problems

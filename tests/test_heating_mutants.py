@@ -129,12 +129,12 @@ def test_heating_blind_duty_cycle_texts_and_events() -> None:
     seen = _decide(controller, None, 18.0, hour - timedelta(minutes=5))
     on = _decide(controller, seen.state, None, hour + timedelta(minutes=10))
     assert (on.state.mode, on.commands[0].on) == ("fallback", True)
-    assert on.state.reason == f"{GUARD} (on until 10:36)"
+    assert on.state.reason == f"{GUARD} (on until 10:36; configured fallback_duty: losses not learned yet)"
     (lost,) = [e for e in on.events if e.kind == "fallback"]
     assert (lost.source, lost.reason) == ("hall", GUARD)
     assert lost.data == {"relay": "hall-heating", "active": True, "sensor": "hall-temp"}
     off = _decide(controller, on.state, None, hour + timedelta(minutes=40))
-    assert off.commands[0].on is False and off.state.reason == f"{GUARD} (off until 11:00)"
+    assert off.commands[0].on is False and off.state.reason == f"{GUARD} (off until 11:00; configured fallback_duty: losses not learned yet)"
     back = _decide(controller, off.state, 18.0, hour + timedelta(minutes=50))
     (resumed,) = [e for e in back.events if e.kind == "fallback"]
     assert resumed.reason == "thermometer hall-temp answers again: thermostat resumes"
@@ -144,7 +144,10 @@ def test_heating_full_duty_cycle_is_always_on() -> None:
     controller = HeatingController(_config(fallback_duty=1.0), DEVICE)
     decision = _decide(controller, None, None, datetime(2026, 3, 2, 9, 50, tzinfo=UTC))
     assert decision.commands[0].on is True
-    assert decision.state.reason == "thermometer hall-temp faulted: frost-protection duty cycle 100 % of 60 min (always on)"
+    assert decision.state.reason == (
+        "thermometer hall-temp faulted: frost-protection duty cycle 100 % of 60 min (always on"
+        "; configured fallback_duty: losses not learned yet)"
+    )
 
 
 def test_heating_on_override_while_blind_says_so() -> None:

@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 
 from edge.config.model import DeviceConfig
 from edge.controllers.base import Decision, SensorInput
-from edge.controllers.lighting.config import CutoffException, CutoffSchedule, LightingConfig, parse_window
+from edge.controllers.lighting.config import (
+    CutoffException,
+    CutoffSchedule,
+    LightingConfig,
+    parse_window,
+)
 from edge.controllers.lighting.controller import LightingController, LightingState
 from edge.controllers.overrides import Override
 from edge.controllers.sun import SunCalendar
@@ -25,7 +30,9 @@ SATURDAY_CUTOFF = parse_window("00:30-05:30")
 
 def _config(**changes: object) -> LightingConfig:
     cutoff = CutoffSchedule((WEEKDAY_CUTOFF,) * 5 + (SATURDAY_CUTOFF, WEEKDAY_CUTOFF))
-    base = LightingConfig("street-main", RELAY, "lux-roof", cutoff=cutoff)
+    # The lux rules alone, on readings written by hand (a constant 1 lx all day, headlights at night):
+    # the sensor is believed whatever the sun says (that judgement: test_lighting_trust*.py).
+    base = LightingConfig("street-main", RELAY, "lux-roof", cutoff=cutoff, lux_checks=False)
     return replace(base, **changes)
 
 

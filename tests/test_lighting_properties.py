@@ -11,7 +11,11 @@ from hypothesis import strategies as st
 
 from edge.config.model import DeviceConfig
 from edge.controllers.base import SensorInput
-from edge.controllers.lighting.config import CutoffSchedule, LightingConfig, parse_window
+from edge.controllers.lighting.config import (
+    CutoffSchedule,
+    LightingConfig,
+    parse_window,
+)
 from edge.controllers.lighting.controller import LightingController
 from edge.controllers.overrides import Override
 

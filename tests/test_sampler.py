@@ -15,6 +15,8 @@ from drivers.errors import NoAnswerError, NotPluggedError, SensorError
 from drivers.reading import Reading
 from edge.config.model import AgentConfig, SensorConfig
 from edge.controllers.events import Event
+from edge.parts.ds18b20.config import DS18B20Config
+from edge.parts.sht31.config import SHT31Config
 from edge.runtime.sampler import Sampler
 
 START = datetime(2026, 1, 15, 17, 0, tzinfo=UTC)
@@ -336,3 +338,32 @@ def test_sampler_wall_clock_step_backward_keeps_stale_and_stuck_on_time() -> Non
     assert box.kinds("lux") == [(box.t, "fault", "stale"), (box.t, "fault_cleared", "stale")]
     _run_with_live_lux(box, 600.0)
     assert len(box.kinds("lux")) == 2 and box.usable("lux.illuminance_lx")
+
+
+# -- stuck values and the sensor's resolution ------------------------------------------------------
+
+
+def _part_box(config: SensorConfig, quantity: str, name: str, unit: str, value: float) -> Box:
+    box = Box(stuck_after_s=6 * 3600.0)
+    box.sensors[config.id] = FakeSensor(box, name, quantity, unit, value)
+    box.configs.append(config)
+    box.tick(force=True)
+    return box
+
+
+def test_sampler_ds18b20_in_a_stable_cabinet_is_not_stuck_until_its_step_could_have_drifted() -> None:
+    # A 12-bit DS18B20 steps by 1/16 °C (datasheet Table 1); a stable place may drift 0.05 °C a day, so its
+    # value may hold one step for (1/16) / 0.05 days = 30 h. The old rule called it stuck after 6 h.
+    box = _part_box(DS18B20Config("cabinet", "w1", 60.0, rom_id="28-0316a2794aff"),
+                    "temperature", "temperature_c", "°C", 4.5625)
+    box.run(29.9 * 3600.0, 60.0)
+    assert box.kinds("cabinet") == []
+    box.run(0.2 * 3600.0, 60.0)
+    assert box.kinds("cabinet") == [(30 * 3600.0, "fault", "stuck")]
+
+
+def test_sampler_sht31_frozen_register_is_stuck_after_the_agents_stuck_after_s() -> None:
+    # An SHT31 resolves 175/65535 °C and 100/65535 %: its steps could drift in minutes, so the agent's 6 h hold.
+    box = _part_box(SHT31Config("climate", "i2c1", 60.0), "relative_humidity", "relative_humidity_pct", "%", 52.0)
+    box.run(7 * 3600.0, 60.0)
+    assert box.kinds("climate") == [(6 * 3600.0, "fault", "stuck")]

@@ -18,7 +18,7 @@ from edge.config.model import AgentConfig
 from edge.controllers.events import Event
 from edge.controllers.overrides import Override
 from edge.storage.keeper import StoreKeeper
-from edge.storage.keeping import runtime_status_read
+from edge.storage.keeping import Mirror, runtime_status_read
 from edge.storage.store import Store
 
 T0 = datetime(2026, 1, 12, 13, 0, tzinfo=UTC)
@@ -224,3 +224,21 @@ def test_keeper_writes_the_safety_copy_at_once_when_critical_else_hourly_if_chan
     keeper.save_state("meter:inlet-meter", {"total_l": 999.0})
     keeper.commit()
     assert keeper.safety.writes == first + 2
+
+
+def test_mirror_garbage_in_the_database_gives_way_to_a_newer_readable_safety_copy() -> None:
+    mirror = Mirror()
+    db_states = {Mirror.GENERATION_KEY: "not json", "controller:hall": '{"on": ', "meter:m": '{"total_l": 12.5}'}
+    copy = {"generation": 4, "at": "2026-01-15T16:00:00+00:00",
+            "states": {"controller:hall": {"on": True}, "meter:m": {"total_l": 12.5}}}
+    said = mirror.merge(db_states, {}, (), copy)
+    assert said is not None and "restored 1 state(s)" in said, said
+    assert json.loads(mirror.states["controller:hall"]) == {"on": True}
+    assert mirror.generation == 4
+
+
+def test_mirror_unreadable_state_is_left_out_of_the_safety_copy_not_a_crash() -> None:
+    mirror = Mirror()
+    assert mirror.merge({"controller:hall": "{garbage", "meter:m": '{"total_l": 3.0}'}, {}, (), None) is None
+    body = json.loads(mirror.safety_body())
+    assert body["states"] == {"meter:m": {"total_l": 3.0}}

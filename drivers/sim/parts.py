@@ -11,6 +11,7 @@ from drivers.sim.lamp import LampCircuit
 from drivers.sim.modbus_slave import SimRegisterDevice
 from drivers.sim.onewire import SimW1Tree
 from drivers.sim.pulses import PulseSource
+from drivers.sim.switch import SwitchContact
 
 #: Flow is simulated in steps this long; several meters share each step.
 FLOW_STEP_S = 1.0
@@ -53,6 +54,7 @@ class SimulatedParts:
     meters: dict[str, MeterPart] = field(default_factory=dict)
     lamps: dict[str, LampCircuit] = field(default_factory=dict)
     modbus: dict[str, SimRegisterDevice] = field(default_factory=dict)
+    switches: dict[str, SwitchContact] = field(default_factory=dict)
 
     def set_illuminance(self, sensor_id: str, illuminance_lx: float) -> None:
         """The light falling on a lux sensor."""
@@ -74,6 +76,10 @@ class SimulatedParts:
         """The water flowing through a pulse meter."""
         self.meters[sensor_id].flow_lph = max(0.0, flow_lph)
 
+    def set_switch(self, sensor_id: str, active: bool) -> None:
+        """Turn a contact on a digital input (a key switch) active or not."""
+        self.switches[sensor_id].set(active)
+
     def set_meter_value(self, sensor_id: str, name: str, value: float) -> None:
         """One value of a simulated Modbus meter (an attribute such as `active_power_w`)."""
         setattr(self.modbus[sensor_id], name, value)
@@ -90,6 +96,8 @@ class SimulatedParts:
             self.meters[sensor_id].connected = False
         elif sensor_id in self.modbus:
             self.modbus[sensor_id].fault = "silent"
+        elif sensor_id in self.switches:
+            self.switches[sensor_id].plug(False)
         else:
             raise KeyError(sensor_id)
 
@@ -105,6 +113,8 @@ class SimulatedParts:
             self.meters[sensor_id].connected = True
         elif sensor_id in self.modbus:
             self.modbus[sensor_id].fault = None
+        elif sensor_id in self.switches:
+            self.switches[sensor_id].plug(True)
         else:
             raise KeyError(sensor_id)
 

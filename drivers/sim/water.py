@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from drivers.sim.weather import DAY_S, HOUR_S, gauss_of, stream_key, uniform
-from drivers.sim.world_spec import NIGHT_DISTRIBUTIONS, BurstSpec, LeakSpec, MeterSpec
+from drivers.sim.world_spec import (
+    NIGHT_DISTRIBUTIONS,
+    BurstSpec,
+    LeakSpec,
+    MeterSpec,
+    UseSpec,
+)
 
 #: Use above the night minimum, hour by hour (value at each hour o'clock, linear in between).
 #: A village: morning and evening peaks, nothing above the minimum between 01:00 and 04:00.
@@ -76,7 +82,7 @@ class MeterModel:
     flow and its rates of refills and flushes; all draws are seeded by (seed, stream, night) and reproducible."""
 
     def __init__(self, spec: MeterSpec, seed: int, stream: int, leaks: tuple[LeakSpec, ...] = (),
-                 bursts: tuple[BurstSpec, ...] = ()) -> None:
+                 bursts: tuple[BurstSpec, ...] = (), uses: tuple[UseSpec, ...] = ()) -> None:
         if spec.profile not in PROFILES:
             raise ValueError(f"meter {spec.sensor!r}: unknown profile {spec.profile!r}")
         if spec.night_distribution not in NIGHT_DISTRIBUTIONS:
@@ -89,11 +95,19 @@ class MeterModel:
         self._shape = tuple(v / mean for v in shape)
         self._leaks = tuple(
             (leak.start.timestamp(), math.inf if leak.end is None else leak.end.timestamp(), leak.rate_lph)
-            for leak in leaks if leak.meter == spec.sensor
+            for leak in leaks if leak.meter == spec.sensor and leak.period_min is None
+        )
+        self._cisterns = tuple(
+            (leak.start.timestamp(), math.inf if leak.end is None else leak.end.timestamp(), leak.period_min * 60.0,
+             leak.rate_lph * leak.period_min * 60.0 / CISTERN_FILL_LPH)
+            for leak in leaks if leak.meter == spec.sensor and leak.period_min is not None
         )
         self._bursts = tuple(
             (b.start.timestamp(), b.end.timestamp(), b.rate_lph) for b in bursts if b.meter == spec.sensor
         )
+        mine = [u for u in uses if u.meter == spec.sensor]
+        self._holidays = tuple((u.start.timestamp(), u.end.timestamp()) for u in mine if u.kind == "holiday")
+        self._extras = tuple((u.start.timestamp(), u.end.timestamp(), u.rate_lph) for u in mine if u.kind != "holiday")
         self._noise = spec.noise_pct / 100.0
         self._noise_key = stream_key(seed, stream)
         self._day: int | None = None
@@ -106,6 +120,7 @@ class MeterModel:
         self.leak_volume_l = 0.0
         self.burst_volume_l = 0.0
         self.night_use_volume_l = 0.0
+        self.extra_use_volume_l = 0.0
 
     def night_factor(self, night: int) -> float:
         """The night's factor of mean 1 (night: the local day it ends on, in days since the Unix epoch)."""
@@ -207,35 +222,65 @@ class MeterModel:
             return 0.0
         return max(0.0, base * (1.0 + self._noise * gauss_of(self._noise_key, int(ts_s // 60.0))))
 
-    def leak_lph(self, ts_s: float) -> float:
-        """Flow lost through leaks at a Unix time."""
-        return sum(rate for start, end, rate in self._leaks if start <= ts_s < end) if self._leaks else 0.0
+    def leak_lph(self, ts_s: float, dt_s: float = 0.0) -> float:
+        """Flow lost through leaks at a Unix time (running cisterns: averaged over the `dt_s` that follow)."""
+        flow = sum(rate for start, end, rate in self._leaks if start <= ts_s < end) if self._leaks else 0.0
+        for start, end, period_s, fill_s in self._cisterns:
+            if dt_s <= 0.0:
+                on = start <= ts_s < end and (ts_s - start) % period_s < fill_s
+                flow += CISTERN_FILL_LPH if on else 0.0
+                continue
+            seconds = _filling_s(ts_s + dt_s, start, end, period_s, fill_s) - _filling_s(ts_s, start, end, period_s,
+                                                                                         fill_s)
+            flow += CISTERN_FILL_LPH * seconds / dt_s
+        return flow
 
     def burst_lph(self, ts_s: float) -> float:
         """Flow lost through bursts at a Unix time (valve open)."""
         return sum(rate for start, end, rate in self._bursts if start <= ts_s < end) if self._bursts else 0.0
 
+    def on_holiday(self, ts_s: float) -> bool:
+        """Whether a declared holiday stops all use at a Unix time (leaks and bursts still flow)."""
+        return any(start <= ts_s < end for start, end in self._holidays) if self._holidays else False
+
+    def extra_lph(self, ts_s: float) -> float:
+        """Declared legitimate use on top of the usual (a fete, a tank filled) at a Unix time."""
+        return sum(rate for start, end, rate in self._extras if start <= ts_s < end) if self._extras else 0.0
+
     def flow_lph(self, ts_s: float, local_s: float, valve_closed: bool) -> float:
         """Total flow through the meter; nothing flows while a valve upstream of it is closed."""
         if valve_closed and self.spec.behind_valve:
             return 0.0
-        use = self.night_use_lph(local_s)
-        return self.demand_lph(ts_s, local_s) + use + self.leak_lph(ts_s) + self.burst_lph(ts_s)
+        use = 0.0 if self.on_holiday(ts_s) else self.demand_lph(ts_s, local_s) + self.night_use_lph(local_s)
+        return use + self.extra_lph(ts_s) + self.leak_lph(ts_s) + self.burst_lph(ts_s)
 
     def step(self, ts_s: float, local_s: float, valve_closed: bool, dt_s: float) -> float:
         """The mean flow over the next `dt_s` seconds, adding it to the volumes; returns flow in L/h."""
         if valve_closed and self.spec.behind_valve:
             return 0.0
-        leak = self.leak_lph(ts_s)
+        leak = self.leak_lph(ts_s, dt_s)
         burst = self.burst_lph(ts_s)
-        use = self.night_use_lph(local_s, dt_s)
-        flow = self.demand_lph(ts_s, local_s) + use + leak + burst
+        holiday = self.on_holiday(ts_s)
+        use = 0.0 if holiday else self.night_use_lph(local_s, dt_s)
+        demand = 0.0 if holiday else self.demand_lph(ts_s, local_s)
+        extra = self.extra_lph(ts_s)
+        flow = demand + use + extra + leak + burst
         hours = dt_s / HOUR_S
+        self.extra_use_volume_l += extra * hours
         self.volume_l += flow * hours
         self.leak_volume_l += leak * hours
         self.burst_volume_l += burst * hours
         self.night_use_volume_l += use * hours
         return flow
+
+
+def _filling_s(t: float, start: float, end: float, period_s: float, fill_s: float) -> float:
+    """Seconds a running cistern has spent filling between its start and `t` (nothing after its end)."""
+    t = min(t, end)
+    if t <= start:
+        return 0.0
+    periods, into_s = divmod(t - start, period_s)
+    return periods * fill_s + min(into_s, fill_s)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

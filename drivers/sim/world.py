@@ -8,11 +8,12 @@ import zoneinfo
 from datetime import datetime
 
 from drivers.sim.parts import SimulatedParts
+from drivers.sim.sensor_light import SensorLight
 from drivers.sim.solar import CIVIL_DUSK_DEG, SunTracker
 from drivers.sim.thermal import ZoneModel, relative_humidity_pct
 from drivers.sim.water import MeterModel, WaterEvent
 from drivers.sim.weather import HOUR_S, LightModel, OutdoorModel, gauss
-from drivers.sim.world_spec import FaultSpec, PowerCutSpec, WorldSpec
+from drivers.sim.world_spec import BurstSpec, FaultSpec, PowerCutSpec, WorldSpec
 
 #: Standard deviation of the noise a "noisy" fault adds, by what the sensor measures.
 NOISY_LUX_FRACTION = 0.5
@@ -38,11 +39,16 @@ class World:
         self.tz = zoneinfo.ZoneInfo(site.timezone)
         self.sun = SunTracker(site.latitude, site.longitude)
         self.light = LightModel(spec.light, site.seed)
+        self.sensor_light = SensorLight(spec.light)
         self.outdoor = OutdoorModel(spec.outdoor, site.seed)
         self.zones = {z.id: ZoneModel(z) for z in spec.zones}
         water = spec.water
+        on_site = spec.on_site
+        # A hydrant in use draws like a burst (nothing while the valve is closed) and turns its key switch.
+        draws = tuple(BurstSpec(h.meter, h.start, h.end, h.rate_lph) for h in on_site.hydrants)
+        self._switches = on_site.switches if any(h.key_switch for h in on_site.hydrants) else None
         self.meters = {
-            m.sensor: MeterModel(m, site.seed, _WATER_STREAM + i, water.leaks, water.bursts)
+            m.sensor: MeterModel(m, site.seed, _WATER_STREAM + i, water.leaks, water.bursts + draws, water.uses)
             for i, m in enumerate(water.meters)
         }
         self.metered_volume_l = dict.fromkeys(self.meters, 0.0)
@@ -72,12 +78,16 @@ class World:
             self._update_faults(ts)
         self.illuminance = self.light.illuminance_lx(ts, self.sun.elevation_deg(ts))
         for sensor in self.spec.light.sensors:
-            self.parts.set_illuminance(sensor, self._faulted(sensor, self.illuminance, ts, NOISY_LUX_FRACTION, True))
+            seen = self.sensor_light.lux(sensor, self.illuminance, ts, powered, self.parts.relay_energised)
+            self.parts.set_illuminance(sensor, self._faulted(sensor, seen, ts, NOISY_LUX_FRACTION, True))
         self.outdoor_c = self.outdoor.temperature_c(ts, local_s)
         for sensor in self.spec.outdoor.thermometers:
             self.parts.set_temperature(sensor, self._faulted(sensor, self.outdoor_c, ts, NOISY_TEMPERATURE_C))
         for zone in self.zones.values():
             self._update_zone(zone, ts, powered, dt_s)
+        if self._switches is not None:
+            for sensor, active in self._switches(now).items():
+                self.parts.set_switch(sensor, active)
         water = self.spec.water
         if water.valve is not None:
             energised = powered and self.parts.relay_energised(water.valve)
@@ -161,6 +171,8 @@ class World:
         if fault.kind == "stuck":
             return self._stuck.setdefault(key, self._last.get(key, value))
         self._last[key] = value
+        if fault.kind in ("offset", "drift"):
+            return value + fault.error_c(ts) if key == sensor else value  # the temperature only, not humidity
         g = gauss(self.spec.site.seed, self._noise_streams[sensor] + (key != sensor), int(ts))
         return max(0.0, value * (1.0 + noise * g)) if relative else value + noise * g
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-#: Fault kinds a world can inflict on a sensor.
-FAULT_KINDS = ("unplugged", "stuck", "noisy")
+from drivers.sim.action_spec import OnSiteSpec
+
+#: Fault kinds a world can inflict on a sensor; "offset" (by offset_c) and "drift" (drift_c_per_day from the
+#: fault's start) are thermometers reading wrong but moving values.
+FAULT_KINDS = ("unplugged", "stuck", "noisy", "offset", "drift")
 #: What can happen to the box's database: spells (a full disk, a read-only card, another program holding
 #: the write lock) and instants (the file overwritten with garbage, cut to half its size, or removed).
 STORAGE_SPELLS = ("disk_full", "read_only", "locked")
@@ -47,12 +50,33 @@ class StormSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ShadeSpec:
+    """Shade or grime on one lux sensor: only `factor_pct` % of the outdoor light reaches it, from start to end."""
+
+    sensor: str
+    start: datetime
+    end: datetime
+    factor_pct: float
+
+
+@dataclass(frozen=True, slots=True)
+class LampLightSpec:
+    """Light of lamps on one lux sensor: `lux` added while `relay` is energised (and the box powered)."""
+
+    sensor: str
+    relay: str
+    lux: float
+
+
+@dataclass(frozen=True, slots=True)
 class LightSpec:
-    """Daylight on the box's lux sensors: cloud cover and storms."""
+    """Daylight on the box's lux sensors: cloud cover and storms; shade on a sensor, lamps lighting one."""
 
     sensors: tuple[str, ...]
     cloud_cover: float = 0.5
     storms: tuple[StormSpec, ...] = ()
+    shades: tuple[ShadeSpec, ...] = ()
+    lamps: tuple[LampLightSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +147,16 @@ class MeterSpec:
 
 @dataclass(frozen=True, slots=True)
 class LeakSpec:
-    """A leak that starts (and may be repaired) on a meter's side of the pipe."""
+    """A leak that starts (and may be repaired) on a meter's side of the pipe.
+
+    With `period_min`, a running cistern: every period_min its ball valve lets in rate_lph x period_min / 60
+    litres at the cistern's fill rate, and nothing flows in between (rate_lph is the mean flow)."""
 
     meter: str
     start: datetime
     rate_lph: float
     end: datetime | None = None
+    period_min: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,15 +169,32 @@ class BurstSpec:
     rate_lph: float
 
 
+#: Legitimate water use by date: no use at all (a holiday), extra use by day (a fete), a tank filled.
+USE_KINDS = ("holiday", "fete", "tank_fill")
+
+
+@dataclass(frozen=True, slots=True)
+class UseSpec:
+    """Legitimate use on a meter between start and end: `holiday` (nothing flows but a leak), `fete` and
+    `tank_fill` (rate_lph more); an alarm it causes is a false alarm."""
+
+    meter: str
+    kind: str
+    start: datetime
+    end: datetime
+    rate_lph: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class WaterSpec:
-    """Water: meters, leaks, bursts, and the valve relay that shuts the supply."""
+    """Water: meters, leaks, bursts, legitimate uses by date, and the valve relay that shuts the supply."""
 
     meters: tuple[MeterSpec, ...] = ()
     leaks: tuple[LeakSpec, ...] = ()
     bursts: tuple[BurstSpec, ...] = ()
     valve: str | None = None
     valve_closed_when_energised: bool = True
+    uses: tuple[UseSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +206,12 @@ class FaultSpec:
     end: datetime
     kind: str
     role: str
+    offset_c: float = 0.0
+    drift_c_per_day: float = 0.0
+
+    def error_c(self, ts: float) -> float:
+        """What an "offset" or "drift" thermometer adds to the true temperature at epoch second `ts`."""
+        return self.offset_c + self.drift_c_per_day * (ts - self.start.timestamp()) / 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,3 +254,5 @@ class WorldSpec:
     power_cuts: tuple[PowerCutSpec, ...] = ()
     energy_meters: tuple[EnergyMeterSpec, ...] = ()
     storage_faults: tuple[StorageFaultSpec, ...] = ()
+    #: Technicians' actions at set times and hydrants in use (drivers/sim/action_spec.py).
+    on_site: OnSiteSpec = OnSiteSpec()

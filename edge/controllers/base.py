@@ -63,8 +63,29 @@ class Job:
     at_local: str
 
 
+@dataclass(frozen=True, slots=True)
+class FallbackDecision:
+    """What a faulted controller's fallback orders: its relays' commands, why, and the overrides it refuses."""
+
+    commands: tuple[RelayCommand, ...]
+    reason: str
+    interlocks: Mapping[str, str] = field(default_factory=dict)
+
+
+class Fallback(Protocol):
+    """A faulted controller's stand-in: a minimal rule that shares none of the controller's decision code."""
+
+    def decide(self, last_state: Any, overrides: Mapping[str, Override], now: datetime) -> FallbackDecision:
+        """The relays' commands for `now`, from the controller's last good state and the overrides."""
+        ...
+
+
 class Controller(Protocol[S]):
-    """A pure controller: same inputs, state and time give the same decision."""
+    """A pure controller: same inputs, state and time give the same decision.
+
+    It may declare `state_version` (an int, 1 when absent): the layout version of the states it
+    saves; the agent saves it with each state and starts afresh from a saved state of another version.
+    """
 
     id: str
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.parts.bh1750.part import PART as BH1750
+from edge.parts.digital_input.part import PART as DIGITAL_INPUT
 from edge.parts.ds18b20.part import PART as DS18B20
 from edge.parts.eastron.part import SDM120, SDM630
 from edge.parts.modbus_meter.part import PART as MODBUS_METER
@@ -22,4 +23,5 @@ REGISTRY = Registry((
     SDM630,
     MODBUS_METER,
     RELAY,
+    DIGITAL_INPUT,
 ))

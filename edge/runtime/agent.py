@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from edge.controllers.overrides import Override
 from edge.hardware.assembly import Hardware
 from edge.runtime.calendar import Calendar
 from edge.runtime.clock import Clock
+from edge.runtime.containment import DECIDE, Containment, load_saved, state_json
 from edge.runtime.relays import RelayBank
 from edge.runtime.sampler import Sampler
 from edge.storage.keeper import STORE_EVENTS, StoreKeeper
@@ -72,7 +74,9 @@ class Agent:
         #: last state known to match it, with its mode and reason.
         self._saved: dict[str, Any] = {}
         self._saved_states: dict[str, tuple[Any, Summary]] = {}
-        self._wanted_inputs = frozenset(name for c in self.controllers for name in c.inputs)
+        # Every call into a controller goes through it: what one raises is its own fault and fallback.
+        self.containment = Containment(self.controllers, config.device, self._apply)
+        self._wanted_inputs = frozenset(name for c in self.controllers for name in self.containment.inputs[c.id])
         self._started_iso: str | None = None  # when start() ran, as the status shows it
         self._tz = ZoneInfo(config.device.timezone)
         self._version = version("hameau")
@@ -83,21 +87,28 @@ class Agent:
         self._started_iso = now.isoformat()
         self.bank = RelayBank(self.hardware.open_relays(), self.config.actuators)
         self.store.start(self._tz)
-        previous = self.store.load_state(AGENT_STATE_KEY) or {}
+        previous, problem = load_saved(self.store, AGENT_STATE_KEY)
+        restored: list[Event] = []
+        if problem is not None or not isinstance(previous, dict | None):
+            restored.append(self._unreadable("agent", "its saved state", problem or f"{previous!r:.60}", now))
+        previous = previous if isinstance(previous, dict) else {}
         for controller in self.controllers:
-            saved = self.store.load_state(f"controller:{controller.id}")
-            self.states[controller.id] = (
-                controller.state_from_dict(saved) if saved is not None else controller.initial_state()
-            )
-            for job in controller.jobs:
+            state, events = self.containment.restore(controller, *load_saved(self.store, f"controller:{controller.id}"), now)
+            self.states[controller.id] = state
+            restored += events
+            for job in self.containment.jobs[controller.id]:
                 self.calendar.add_daily(
                     f"{controller.id}.{job.name}", job.at_local, self._tz, self._job_runner(controller, job.name)
                 )
         self.calendar.add_daily(UPKEEP_JOB, self.config.agent.upkeep_at, self._tz, self._upkeep)
         for sensor_id, sensor in self.hardware.sensors.items():
-            saved = self.store.load_state(f"meter:{sensor_id}")
-            if isinstance(sensor, PulseMeter) and saved is not None:
-                sensor.set_total_l(float(saved["total_l"]))
+            saved, problem = load_saved(self.store, f"meter:{sensor_id}")
+            if isinstance(sensor, PulseMeter) and (saved is not None or problem is not None):
+                total = saved.get("total_l") if isinstance(saved, dict) else None
+                if type(total) in (int, float) and math.isfinite(total) and total >= 0:
+                    sensor.set_total_l(float(total))
+                else:
+                    restored.append(self._unreadable(sensor_id, "its saved meter total", problem or f"{saved!r:.60}", now))
         self._overrides = self.store.overrides()
         # The cursor stays None: the first decide gets every acknowledgement ever made, including
         # those made while the agent was off; controllers ignore keys they do not hold.
@@ -105,8 +116,13 @@ class Agent:
         unclean = bool(previous.get("running"))
         reason = "started after an unclean stop (power cut or crash)" if unclean else "started"
         self.store.save_state(AGENT_STATE_KEY, {"running": True, "started_at": now.isoformat()})
-        self._record([Event("agent", "agent", reason, now, {"unclean": unclean, "pid": os.getpid()})])
+        self._record([Event("agent", "agent", reason, now, {"unclean": unclean, "pid": os.getpid()}), *restored])
         self.step(starting=True)
+
+    @staticmethod
+    def _unreadable(source: str, what: str, why: str, now: datetime) -> Event:
+        reason = f"{source}: {what} is unreadable ({why}): started afresh"
+        return Event("fault", source, reason, now, {"call": "restore", "reset": True})
 
     def step(self, *, starting: bool = False) -> None:
         """One tick: sample what is due, decide, drive relays, record, commit when due."""
@@ -122,14 +138,16 @@ class Agent:
             acks, self._ack_cursor = self.store.acks_since(self._ack_cursor)
         inputs = self.sampler.inputs(self._wanted_inputs, monotonic_s)
         for controller in self.controllers:
-            overrides = self._overrides
-            mine = {r: o for r, o in overrides.items() if r in controller.relays} if overrides else {}
-            decision = controller.decide(
-                self.states[controller.id], inputs, mine, now,
-                starting=starting,
-                acks=frozenset(k for k in acks if k.startswith(f"{controller.id}/")) if acks else acks,
-            )
-            events += self._apply(controller, decision, now)
+            overrides, relays, state = self._overrides, self.containment.relays[controller.id], self.states[controller.id]
+            # A technician's orders to a controller itself (a leak watch's hydrant inhibit) are keyed "<id>/...".
+            mine = {r: o for r, o in overrides.items() if r in relays or r.startswith(f"{controller.id}/")} \
+                if overrides else {}
+            mine_acks = frozenset(k for k in acks if k.startswith(f"{controller.id}/")) if acks else acks
+
+            def decide(c: Controller[Any] = controller, s: Any = state, o: Any = mine, a: Any = mine_acks) -> list[Event]:
+                return self._apply(c, c.decide(s, inputs, o, now, starting=starting, acks=a), now)
+
+            events += self.containment.run(controller, DECIDE, decide, now, state=state, overrides=mine)
         self.calendar.run_pending(now)
         events += self.bank.check_feedback(now)
         if self._overrides:
@@ -149,9 +167,11 @@ class Agent:
         return list(decision.events)
 
     def _job_runner(self, controller: Controller[Any], name: str) -> Any:
+        def job(now: datetime) -> list[Event]:
+            return self._apply(controller, controller.run_job(name, self.states[controller.id], now), now)
+
         def run(now: datetime) -> None:
-            decision = controller.run_job(name, self.states[controller.id], now)
-            self._record(self._apply(controller, decision, now))
+            self._record(self.containment.run(controller, f"job {name}", lambda: job(now), now))
 
         return run
 
@@ -201,24 +221,40 @@ class Agent:
             self._saved[key] = value
 
     def _save_controller(self, controller: Controller[Any]) -> Summary:
-        """Queue a controller's state if it changed since last saved; its mode and reason."""
+        """Queue a controller's state if it changed since last saved; its mode and reason (or its fault)."""
         state = self.states[controller.id]
         known = self._saved_states.get(controller.id)
         # States are immutable values: an equal state has the same JSON as the one already saved.
         if known is not None and (known[0] is state or known[0] == state):
-            return known[1]
-        key = f"controller:{controller.id}"
-        text = controller.state_to_json(state, store_json)
-        if self._saved.get(key) != text:
-            self.store.save_state_json(key, text)
-            self._saved[key] = text
-        summary = controller.state_summary(state)
-        self._saved_states[controller.id] = (state, summary)
-        return summary
+            return self.containment.summary(controller.id) or known[1]
+        found: list[Summary] = []
+
+        def save() -> list[Event]:
+            key = f"controller:{controller.id}"
+            text = state_json(controller, state, store_json)
+            if self._saved.get(key) != text:
+                self.store.save_state_json(key, text)
+                self._saved[key] = text
+            found.append(controller.state_summary(state))
+            return []
+
+        self._record(self.containment.run(controller, "saving its state", save, self.clock.now()))
+        if found:
+            self._saved_states[controller.id] = (state, found[0])
+        return self.containment.summary(controller.id) or (found[0] if found else ("fault", "state unsaved"))
+
+    def _summary(self, controller: Controller[Any]) -> Summary:
+        fault = self.containment.summary(controller.id)
+        if fault is not None:
+            return fault
+        try:
+            return controller.state_summary(self.states[controller.id])
+        except Exception as exc:  # noqa: BLE001 - the status shows what it can
+            return "fault", f"state_summary raised {type(exc).__name__}: {exc}"
 
     def status_snapshot(self, now: datetime) -> dict[str, Any]:
         """What `hameau-edge status` shows, as the agent sees it now."""
-        return self._snapshot(now, {c.id: c.state_summary(self.states[c.id]) for c in self.controllers})
+        return self._snapshot(now, {c.id: self._summary(c) for c in self.controllers})
 
     def _snapshot(self, now: datetime, summaries: Mapping[str, Summary]) -> dict[str, Any]:
         assert self.bank is not None

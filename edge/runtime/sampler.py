@@ -11,6 +11,8 @@ from drivers.reading import Reading, Sensor
 from edge.config.model import AgentConfig, SensorConfig
 from edge.controllers.base import SensorInput
 from edge.controllers.events import Event
+from edge.parts.part import Registry
+from edge.parts.registry import REGISTRY
 
 #: Quantities whose exact repetition over a long time means a stuck sensor, with the level at
 #: or below which a constant value is normal (darkness reads a constant 0 lx all night).
@@ -19,6 +21,16 @@ STUCK_QUANTITIES: dict[str, float] = {
     "temperature": float("-inf"),
     "relative_humidity": float("-inf"),
 }
+
+
+#: How slowly a healthy reading of a quantity may drift in a stable place, per day: a cabinet with thermal
+#: mass or a cellar may hold its temperature within 0.05 °C for a day (the outdoor day-night swing damped by
+#: days of time constant). A value may therefore stay within one step of its sensor's resolution for
+#: resolution / drift days before "stuck" is believed: 30 h for a 12-bit DS18B20 (0.0625 °C), 10 days at 9
+#: bits (0.5 °C); never less than the agent's stuck_after_s (6 h), which is what fine sensors (an SHT31's
+#: 0.003 °C) and lux get. A frozen register repeats its value exactly, so it is still caught, only later.
+STABLE_DRIFT_PER_DAY: dict[str, float] = {"temperature": 0.05, "relative_humidity": 0.5}
+DAY_S = 86_400.0
 
 
 #: How early a sample may be taken, so that a tick as long as the interval never skips one:
@@ -67,6 +79,12 @@ class SensorHealth:
         }
 
 
+class DriverFault(SensorError):
+    """A driver raised something else than a SensorError (a bug): a fault of its sensor all the same."""
+
+    code = "driver_error"
+
+
 class Sampler:
     """Reads sensors when due; turns failures, stale and stuck values into fault events."""
 
@@ -76,11 +94,15 @@ class Sampler:
         configs: tuple[SensorConfig, ...],
         build_faults: Mapping[str, SensorError],
         agent: AgentConfig,
+        parts: Registry = REGISTRY,
     ) -> None:
         self._sensors = sensors
         self._agent = agent
         self.health: dict[str, SensorHealth] = {c.id: SensorHealth(c) for c in configs}
         self._build_faults = build_faults
+        self._parts = parts
+        #: Per (sensor, reading): how long its value may stay unchanged before it is judged stuck.
+        self._stuck_after: dict[tuple[str, str], float] = {}
 
     def __iter__(self) -> Iterator[SensorHealth]:
         return iter(self.health.values())
@@ -108,6 +130,8 @@ class Sampler:
                     readings = self._sensors[sensor_id].read()
                 except SensorError as exc:
                     error = exc
+                except Exception as exc:  # noqa: BLE001 - a driver's bug is its sensor's fault, never the tick's
+                    error = DriverFault(f"driver raised {type(exc).__name__}: {exc}", part=sensor_id, bus=state.config.bus)
             if error is not None:
                 events += self._set_fault(state, error.code, str(error), now)
                 continue
@@ -154,9 +178,29 @@ class Sampler:
                 continue
             # The same value as last read: it has held since it was first read.
             stuck_for_s = monotonic_s - unchanged_since.setdefault(name, monotonic_s)
-            if stuck_for_s >= self._agent.stuck_after_s:
+            if stuck_for_s >= self.stuck_after_s(state.config, name, r.quantity):
                 return f"{name} stuck at {r.value:g} {r.unit} for {stuck_for_s / 3600:.1f} h"
         return None
+
+    def stuck_after_s(self, config: SensorConfig, name: str, quantity: str) -> float:
+        """How long a reading's value may stay unchanged before it is stuck (see STABLE_DRIFT_PER_DAY)."""
+        key = (config.id, name)
+        limit = self._stuck_after.get(key)
+        if limit is None:
+            limit = self._agent.stuck_after_s
+            drift = STABLE_DRIFT_PER_DAY.get(quantity)
+            if drift is not None:
+                limit = max(limit, self._resolution(config, name) / drift * DAY_S)
+            self._stuck_after[key] = limit
+        return limit
+
+    def _resolution(self, config: SensorConfig, name: str) -> float:
+        """The smallest step of a reading, as its part declares it (0 for a part the registry does not know)."""
+        try:
+            part = self._parts.of(config)
+        except (KeyError, NotImplementedError):
+            return 0.0
+        return part.resolution(config, name)
 
     def _check_stale(self, now: datetime, monotonic_s: float) -> list[Event]:
         events: list[Event] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +22,33 @@ CIVIL_NIGHT_ELEVATION_DEG = -6.0
 LEAK_GRACE = timedelta(hours=30)
 
 
+#: Why a circuit was dark in civil night outside its cut-off: the mains was off, the circuit followed the
+#: astronomical clock because its lux sensor was faulted, or the agent decided so (anything else).
+DARK_CAUSES: tuple[str, ...] = ("power_cut", "sensor_fallback", "agent")
+
+
 @dataclass
 class _Circuit:
     on_s: float = 0.0
     baseline_on_s: float = 0.0
-    dark_unlit_s: float = 0.0
+    dark_unlit_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(DARK_CAUSES, 0.0))
     switches: int = 0
     last_on: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Street:
+    """What a person in the street sees during one step: the loads powered, and the circuits on fallback.
+
+    Taken at the start of the step, before the agent's tick that ends it: a relay the agent switches at
+    that tick changes the lamps from that instant on, so the step is seen as the relays held it.
+    """
+
+    powered: bool
+    #: Each relay's load powered (its contactor closed and the mains on).
+    loads: dict[str, bool]
+    #: Lighting circuits on the astronomical clock because their lux sensor is faulted.
+    fallback: frozenset[str]
 
 
 @dataclass
@@ -50,20 +71,30 @@ class Recorder:
         self._tz = ZoneInfo(self.config.device.timezone)
         self.circuits = {c.id: _Circuit() for c in self.config.lighting}
         self.zones = {h.id: _Zone() for h in self.config.heating}
+        self._relays = tuple({c.relay: None for c in (*self.config.lighting, *self.config.heating)})
         self._zone_of = {
             h.id: next(z.id for z in self.world.spec.zones if h.thermometer in z.thermometers)
             for h in self.config.heating
             if any(h.thermometer in z.thermometers for z in self.world.spec.zones)
         }
 
-    def observe(self, now: datetime, dt_s: float) -> None:
-        """Account one step that started at `now` and lasted `dt_s`."""
+    def street(self, now: datetime, modes: Mapping[str, str] | None = None) -> Street:
+        """What the street sees from `now` until the next tick (`modes`: each controller's mode, if running)."""
+        powered = self.world.powered(now)
         parts = self.world.parts
+        loads = {r: powered and parts.relay_energised(r) for r in self._relays}
+        modes = modes or {}
+        fallback = frozenset(c.id for c in self.config.lighting if modes.get(c.id) == "astronomical")
+        return Street(powered, loads, fallback)
+
+    def observe(self, now: datetime, dt_s: float, street: Street | None = None) -> None:
+        """Account one step that started at `now` and lasted `dt_s`, as the street saw it (`street`)."""
+        seen = street if street is not None else self.street(now)
         elevation = self.world.sun_elevation_deg(now)
         local: datetime | None = None  # worked out only when a schedule is asked
         for cfg in self.config.lighting:
             circuit = self.circuits[cfg.id]
-            on = parts.relay_energised(cfg.relay)
+            on = seen.loads[cfg.relay]
             if circuit.last_on is not None and on != circuit.last_on:
                 circuit.switches += 1
             circuit.last_on = on
@@ -72,14 +103,15 @@ class Recorder:
             if elevation < CIVIL_NIGHT_ELEVATION_DEG and not on:
                 local = local or now.astimezone(self._tz)
                 if cfg.cutoff.active_at(local) is None:
-                    circuit.dark_unlit_s += dt_s
+                    cause = "power_cut" if not seen.powered else "sensor_fallback" if cfg.id in seen.fallback else "agent"
+                    circuit.dark_unlit_s[cause] += dt_s
         for cfg in self.config.heating:
             if cfg.id not in self._zone_of:
                 continue
             zone = self.zones[cfg.id]
             temperature_c = self.world.zone_temperature_c(self._zone_of[cfg.id])
             zone.min_temperature_c = min(zone.min_temperature_c, temperature_c)
-            zone.heater_on_s += dt_s if parts.relay_energised(cfg.relay) else 0.0
+            zone.heater_on_s += dt_s if seen.loads[cfg.relay] else 0.0
             if temperature_c < cfg.comfort_c - cfg.hysteresis_c:
                 local = local or now.astimezone(self._tz)
                 if cfg.schedule.period_at(local) is not None:
@@ -132,12 +164,24 @@ class Recorder:
                     i.start <= datetime.fromisoformat(a["raised_at"]) < (i.end or end) + LEAK_GRACE for i in incidents
                 )
             ]
+            # Legitimate use by date (a holiday, a fete, a tank filled): an alarm it explains is a false alarm.
+            uses = [u for u in self.world.spec.water.uses if u.meter == cfg.meter and u.start < end]
+            during_use = [
+                a for a in false_alarms
+                if any(u.start <= datetime.fromisoformat(a["raised_at"]) < u.end + LEAK_GRACE for u in uses)
+            ]
             result[cfg.meter] = {
                 "watch": cfg.id,
                 "alarms": alarms,
                 "incidents": detections,
                 "false_alarms": len(false_alarms),
                 "false_alarm_list": false_alarms,
+                "legitimate_uses": [
+                    {"kind": u.kind, "start": u.start.astimezone(self._tz).isoformat(),
+                     "end": u.end.astimezone(self._tz).isoformat(), "rate_lph": u.rate_lph}
+                    for u in uses
+                ],
+                "false_alarms_during_legitimate_use": len(during_use),
             }
         return result
 
@@ -151,7 +195,8 @@ def _lighting(c: _Circuit) -> dict[str, Any]:
     return {
         "on_hours": round(c.on_s / 3600, 2),
         "baseline_on_hours": round(c.baseline_on_s / 3600, 2),
-        "dark_unlit_minutes": round(c.dark_unlit_s / 60, 1),
+        "dark_unlit_minutes": round(sum(c.dark_unlit_s.values()) / 60, 1),
+        "dark_unlit_minutes_by_cause": {cause: round(s / 60, 1) for cause, s in c.dark_unlit_s.items()},
         "switches": c.switches,
     }
 
@@ -182,6 +227,13 @@ def _faults(events: list[tuple], tz: ZoneInfo) -> list[dict[str, Any]]:
     return result
 
 
+def _causes(by_cause: Mapping[str, float]) -> str:
+    """' (power cut 45 min, agent 2 min)' for the causes with dark minutes, '' if none."""
+    words = {"power_cut": "power cut", "sensor_fallback": "lux sensor fallback", "agent": "agent"}
+    named = [f"{words.get(cause, cause)} {minutes:g} min" for cause, minutes in by_cause.items() if minutes]
+    return f" ({', '.join(named)})" if named else ""
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The simulation report as text, times at the box with their zone."""
     zone = ZoneInfo(report["timezone"])
@@ -194,12 +246,15 @@ def format_report(report: dict[str, Any]) -> str:
         saved = 100 * (1 - c["on_hours"] / c["baseline_on_hours"]) if c["baseline_on_hours"] else 0.0
         lines.append(
             f"lighting {cid}: lit {c['on_hours']:g} h against {c['baseline_on_hours']:g} h for a dusk-to-dawn "
-            f"clock ({saved:.0f} % saved), dark and unlit outside the cut-off {c['dark_unlit_minutes']:g} min, "
-            f"{c['switches']} switchings"
+            f"clock ({saved:.0f} % saved), dark and unlit outside the cut-off {c['dark_unlit_minutes']:g} min"
+            f"{_causes(c.get('dark_unlit_minutes_by_cause', {}))}, {c['switches']} switchings"
         )
     for meter, leak in report["leak"].items():
         count = len(leak["alarms"])
         lines.append(f"leak watch {leak['watch']} on {meter}: {count} alarm(s), {leak['false_alarms']} false")
+        if leak.get("legitimate_uses"):
+            lines.append(f"  {len(leak['legitimate_uses'])} legitimate use(s) declared, "
+                         f"{leak['false_alarms_during_legitimate_use']} false alarm(s) during them")
         for incident in leak["incidents"]:
             found = incident["detected_after_h"]
             when = "never detected" if found is None else f"detected after {found:g} h"

@@ -22,6 +22,7 @@ from edge.hardware.assembly import Hardware
 from edge.runtime.agent import Agent
 from edge.runtime.calendar import Calendar, SimCalendar
 from edge.simulation.hardware import open_simulated_hardware
+from edge.simulation.on_site import OnSiteActions
 from edge.simulation.report import Recorder
 from edge.storage.keeper import StoreKeeper
 
@@ -157,6 +158,8 @@ class Simulation:
     calendar: Callable[[], Calendar] = SimCalendar
     #: What the world does to the database (a full disk, a lost file...), at its set times.
     storage: StorageFaults = field(default_factory=StorageFaults)
+    #: What the world's technician does at set times, through the technician commands' code.
+    on_site: OnSiteActions = field(default_factory=OnSiteActions)
 
     @property
     def now(self) -> datetime:
@@ -184,14 +187,24 @@ class Simulation:
         self._step(self.now, dt_s)
 
     def _step(self, now: datetime, dt_s: float) -> None:
+        # The street sees the relays as they are until the agent's tick at the end of the step switches them.
+        street = None if self.recorder is None else self.recorder.street(now, self._modes())
         self.storage.update(now)
+        self.on_site.update(now)
         self.world.update(now, dt_s)
         assert self.hardware.parts is not None
         self.hardware.parts.advance(dt_s)
         if self.agent is not None:
             self.agent.step()
         if self.recorder is not None:
-            self.recorder.observe(now, dt_s)
+            self.recorder.observe(now, dt_s, street)
+
+    def _modes(self) -> dict[str, str]:
+        """Each running controller's mode ("astronomical", "frost"...); none while the box is off."""
+        agent = self.agent
+        if agent is None:
+            return {}
+        return {cid: str(getattr(state, "mode", "")) for cid, state in agent.states.items()}
 
     def run_until(self, end: datetime, dt_s: float = STEP_S) -> None:
         """Step until `end`, cutting and restoring power as the world says."""
@@ -229,7 +242,8 @@ def open_simulation(config: BoxConfig, spec: WorldSpec, *, db_path: Path, record
     assert hardware.parts is not None
     world = World(spec, hardware.parts)
     sim = Simulation(config, spec, clock, hardware, world, db_path,
-                     storage=StorageFaults(spec.storage_faults, db_path, spec.site.seed))
+                     storage=StorageFaults(spec.storage_faults, db_path, spec.site.seed),
+                     on_site=OnSiteActions(spec.on_site.actions, config, db_path, clock.monotonic))
     if record:
         sim.recorder = Recorder(config, world)
     return sim

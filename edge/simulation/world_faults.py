@@ -24,16 +24,24 @@ def read_faults(r: WorldReader, top: Table) -> tuple[FaultSpec, ...]:
         span = r.spell(t)
         known = t.has("sensor") and r.sensor_ref(t, "sensor", sensor, None)
         role = next((ROLES[i] for i in sorted(r.sees(sensor)) if i in ROLES), "other")
-        if known and kind in ("stuck", "noisy") and sensor not in r.driven:
+        if known and kind in ("stuck", "noisy", "offset", "drift") and sensor not in r.driven:
             t.fail("kind", f"the world does not drive {sensor!r}: only 'unplugged' applies (or list it in a zone, "
                            "[light] sensors, [outdoor] thermometers or [[water.meters]])")
         elif known and kind == "noisy" and role == "water":
             t.fail("kind", f"{sensor!r} is a pulse meter: it counts pulses and cannot be noisy "
                            "(use 'stuck' or 'unplugged')")
+        elif known and kind in ("offset", "drift") and role != "temperature":
+            t.fail("kind", f"{sensor!r} is not a thermometer: only a thermometer can read an {kind}")
+        # A thermometer reading wrong values: by how much (the other kinds leave these keys unknown).
+        wrong = {"offset_c": 0.0, "drift_c_per_day": 0.0}
+        if kind == "offset":
+            wrong["offset_c"] = t.get("offset_c", float, check=in_range(-50.0, 50.0, " °C"))
+        elif kind == "drift":
+            wrong["drift_c_per_day"] = t.get("drift_c_per_day", float, check=in_range(-20.0, 20.0, " °C/d"))
         t.done()
         if not t.ok or span is None or span[1] is None:
             continue
-        fault = FaultSpec(sensor, span[0], span[1], kind, role)
+        fault = FaultSpec(sensor, span[0], span[1], kind, role, **wrong)
         for other_key, other in faults:
             if other.sensor == sensor and other.start < fault.end and fault.start < other.end:
                 t.fail("start", f"overlaps the fault at {other_key} on the same sensor")

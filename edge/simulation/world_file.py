@@ -22,6 +22,7 @@ from edge.config.reader import (
     parse_toml,
     read_toml_file,
 )
+from edge.simulation.world_actions import read_on_site
 from edge.simulation.world_faults import (
     read_energy_meter,
     read_faults,
@@ -65,10 +66,11 @@ def _build(raw: dict[str, Any], problems: Problems, device: DeviceConfig, box: B
             cuts.append(PowerCutSpec(span[0], span[1]))
     energy = tuple(e for _, t in top.tables("energy_meters") if (e := read_energy_meter(r, t)) is not None)
     storage = tuple(f for _, t in top.tables("storage_faults") if (f := read_storage_fault(r, t)) is not None)
+    on_site = read_on_site(r, top, box, water)
     top.done()
     problems.raise_if_any()
     assert site is not None
-    return WorldSpec(site, light, outdoor, zones, water, faults, tuple(cuts), energy, storage)
+    return WorldSpec(site, light, outdoor, zones, water, faults, tuple(cuts), energy, storage, on_site)
 
 
 def read_site(r: WorldReader, t: Table | None) -> SiteSpec | None:

@@ -14,7 +14,7 @@ ROLES: dict[str, str] = {"illuminance": "illuminance", "temperature": "temperatu
                          "electricity": "energy"}
 #: What the world's sections call the sensors they drive, by what they make them see.
 NOUNS: dict[str, str] = {"illuminance": "a lux sensor", "temperature": "a thermometer", "flow": "a pulse meter",
-                         "electricity": "an energy meter"}
+                         "electricity": "an energy meter", "contact": "a digital input"}
 
 
 class WorldReader:

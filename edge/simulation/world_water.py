@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from drivers.sim.water import CISTERN_FILL_LPH
 from drivers.sim.world_spec import (
     DEMAND_PROFILES,
     NIGHT_DISTRIBUTIONS,
+    USE_KINDS,
     BurstSpec,
     LeakSpec,
     MeterSpec,
+    UseSpec,
     WaterSpec,
 )
 from edge.config.reader import Table, in_range, one_of, positive
@@ -15,7 +18,7 @@ from edge.simulation.world_reader import WorldReader
 
 
 def read_water(r: WorldReader, t: Table) -> WaterSpec:
-    """[water]: valve, [[water.meters]], [[water.leaks]], [[water.bursts]]."""
+    """[water]: valve, [[water.meters]], [[water.leaks]], [[water.bursts]], [[water.uses]]."""
     valve = r.relay_ref(t, "valve")
     closed_when = t.get("valve_closed_when", str, "energised", one_of("energised", "de-energised"))
     meters = tuple(m for _, mt in t.tables("meters") if (m := read_meter(r, mt)) is not None)
@@ -25,9 +28,13 @@ def read_water(r: WorldReader, t: Table) -> WaterSpec:
         meter = read_meter_ref(r, lt, names)
         span = r.spell(lt, end_required=False)
         rate = lt.get("rate_lph", float, check=positive)
+        period = lt.optional("period_min", float, in_range(1.0, 1440.0, " min"))
+        if period is not None and rate is not None and rate >= CISTERN_FILL_LPH:
+            lt.fail("rate_lph", f"a running cistern (period_min) fills at {CISTERN_FILL_LPH:g} L/h: its mean flow "
+                                "must be less")
         lt.done()
-        if span is not None and meter is not None:
-            leaks.append(LeakSpec(meter, span[0], rate, span[1]))
+        if span is not None and meter is not None and lt.ok:
+            leaks.append(LeakSpec(meter, span[0], rate, span[1], period))
     bursts = []
     for _, bt in t.tables("bursts"):
         meter = read_meter_ref(r, bt, names)
@@ -36,8 +43,27 @@ def read_water(r: WorldReader, t: Table) -> WaterSpec:
         bt.done()
         if span is not None and span[1] is not None and meter is not None:
             bursts.append(BurstSpec(meter, span[0], span[1], rate))
+    uses = tuple(u for _, ut in t.tables("uses") if (u := read_use(r, ut, names)) is not None)
     t.done()
-    return WaterSpec(meters, tuple(leaks), tuple(bursts), valve, closed_when == "energised")
+    return WaterSpec(meters, tuple(leaks), tuple(bursts), valve, closed_when == "energised", uses)
+
+
+def read_use(r: WorldReader, t: Table, names: set[str]) -> UseSpec | None:
+    """[[water.uses]]: legitimate use on a meter by date (holiday: none; fete, tank_fill: rate_lph more)."""
+    meter = read_meter_ref(r, t, names)
+    kind = t.get("kind", str, check=one_of(*USE_KINDS))
+    span = r.spell(t)
+    rate = 0.0
+    if kind == "holiday":
+        if t.has("rate_lph"):
+            t.get("rate_lph", float)  # read, so that the one problem named is this one
+            t.fail("rate_lph", "a holiday stops all use: it has no rate")
+    else:
+        rate = t.get("rate_lph", float, check=positive)
+    t.done()
+    if not t.ok or meter is None or span is None or span[1] is None:
+        return None
+    return UseSpec(meter, kind, span[0], span[1], rate)
 
 
 

@@ -67,14 +67,14 @@ class Mirror:
         self.states = dict(states)
         self.overrides = dict(overrides)
         self.set_latched(latched)
-        db_generation = int(json.loads(states.get(self.GENERATION_KEY, '{"generation": 0}'))["generation"])
+        db_generation = _generation(states.get(self.GENERATION_KEY))
         copy_generation = int(copy.get("generation", 0)) if copy is not None else 0
         self.generation = max(db_generation, copy_generation)
         if copy is None or copy_generation <= db_generation:
             return None
         taken_states = 0
         for key, value in (copy.get("states") or {}).items():
-            if key != self.GENERATION_KEY and (key not in self.states or json.loads(self.states[key]) != value):
+            if key != self.GENERATION_KEY and (key not in self.states or _parsed(self.states[key]) != value):
                 self.states[key] = to_json(value)
                 taken_states += 1
         taken_overrides = 0
@@ -97,10 +97,30 @@ class Mirror:
     def safety_body(self) -> str:
         """What the safety copy holds, as canonical JSON text (equal text, nothing new to write)."""
         return json.dumps({
-            "states": {k: json.loads(v) for k, v in sorted(self.states.items()) if k != self.GENERATION_KEY},
+            "states": {k: p for k, v in sorted(self.states.items())
+                       if k != self.GENERATION_KEY and (p := _parsed(v)) is not _UNREADABLE},
             "overrides": [_override_fields(o) for _, o in sorted(self.overrides.items())],
             "alarms": [a for _, a in sorted(self.latched.items())],
         }, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+#: What a saved text that is not JSON parses to: equal to no value, so a readable copy always wins.
+_UNREADABLE = object()
+
+
+def _parsed(text: str) -> Any:
+    """A saved state's JSON value, or _UNREADABLE for text that is not JSON (the controller resets it)."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError):
+        return _UNREADABLE
+
+
+def _generation(text: str | None) -> int:
+    """The database's generation number; 0 when it is missing or unreadable."""
+    value = _parsed(text) if text is not None else None
+    generation = value.get("generation") if isinstance(value, dict) else None
+    return generation if isinstance(generation, int) and not isinstance(generation, bool) and generation >= 0 else 0
 
 
 def buffered_events(buffer: Pending, kind: str | None, since: datetime | None, source: str | None) -> list[Event]:

@@ -1,4 +1,4 @@
-"""`hameau-edge status | relay | alarms`: the technician's commands on the box's local store."""
+"""`hameau-edge status | relay | alarms | hydrant | valve`: the technician's commands on the box's local store."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ from edge.technician.reports import (
     set_relay,
     status_report,
 )
+from edge.technician.valve import add_valve_commands, run_valve_command
 
-COMMANDS = frozenset({"status", "relay", "alarms"})
+COMMANDS = frozenset({"status", "relay", "alarms", "hydrant", "valve"})
 DEFAULT_CONFIG = "/etc/hameau/box.toml"
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -56,7 +57,7 @@ def _alarm_id(text: str) -> int:
 
 
 def add_technician_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add status, relay and alarms to `hameau-edge`'s subcommands."""
+    """Add status, relay, alarms, hydrant and valve to `hameau-edge`'s subcommands."""
     config_help = f"the box's TOML config (default: $HAMEAU_CONFIG, else {DEFAULT_CONFIG})"
 
     status = subparsers.add_parser(
@@ -92,6 +93,7 @@ def add_technician_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     alarms.add_argument("--json", action="store_true", help="print one JSON object")
     alarms.add_argument("--config", help=config_help)
+    add_valve_commands(subparsers, config_help)
 
 
 def _technician() -> str:
@@ -106,7 +108,7 @@ def _technician() -> str:
 
 
 def run_technician(args: argparse.Namespace) -> int:
-    """Run status, relay or alarms; return the exit status."""
+    """Run status, relay, alarms, hydrant or valve; return the exit status."""
     path = args.config or os.environ.get("HAMEAU_CONFIG") or DEFAULT_CONFIG
     try:
         config = load_config(path)
@@ -124,6 +126,8 @@ def run_technician(args: argparse.Namespace) -> int:
         with Store(db_path, commit_interval_s=config.agent.commit_interval_s, monotonic=clock.monotonic) as store:
             if args.command == "relay":
                 return _relay(store, config, args, clock)
+            if args.command in ("hydrant", "valve"):
+                return run_valve_command(store, config, args, clock.now(), _technician)
             return _ack(store, args.alarm_id, clock)
     except (sqlite3.Error, OSError, NewerSchemaError) as exc:
         print(f"cannot use the database {db_path}: {exc}", file=sys.stderr)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from edge.config import reader as config_reader
 from edge.config.box import BoxConfig
 from edge.controllers.events import Event
 from edge.controllers.overrides import Override
@@ -15,7 +14,7 @@ from edge.storage.schema import Alarm
 from edge.storage.store import Store
 from edge.technician.forecast import held_until
 from edge.technician.times import age_s as _age_s
-from edge.technician.times import format_duration
+from edge.technician.times import format_duration, parse_bounded_duration
 from edge.technician.times import parse_time as _parse_time
 
 DEFAULT_OVERRIDE = timedelta(hours=1)
@@ -29,15 +28,8 @@ class UnknownRelayError(ValueError):
 
 def parse_duration(text: str) -> timedelta:
     """'90m', '2h', '1h30m', '3d' (also '45s') as a timedelta, positive and at most 7 days."""
-    try:
-        duration = config_reader.parse_duration(text)
-    except config_reader.Invalid as exc:
-        raise ValueError(f"{exc}; an override needs a positive duration such as 90m, 2h, 1h30m or 3d") from None
-    if duration > MAX_OVERRIDE:
-        raise ValueError(f"{text!r} is longer than the 7 days an override may last")
-    if duration < MIN_OVERRIDE:
-        raise ValueError(f"{text!r} is shorter than the second an override lasts at least")
-    return duration
+    return parse_bounded_duration(text, MIN_OVERRIDE, MAX_OVERRIDE, what="an override",
+                                  examples="90m, 2h, 1h30m or 3d", least_words="second", most_words="7 days")
 
 
 def agent_stale_after_s(config: BoxConfig) -> float:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from edge.config import reader as config_reader
 
 
 def format_duration(seconds: float) -> str:
@@ -33,3 +35,17 @@ def parse_time(value: str | None) -> datetime | None:
 def age_s(at: datetime | None, now: datetime) -> float | None:
     """Seconds from `at` to `now` (None when `at` is unknown)."""
     return None if at is None else (now - at).total_seconds()
+
+
+def parse_bounded_duration(text: str, least: timedelta, most: timedelta, *, what: str, examples: str,
+                           least_words: str, most_words: str) -> timedelta:
+    """'90m', '2h', '1h30m', '3d' as a timedelta from `least` to `most`; ValueError says why in one line."""
+    try:
+        duration = config_reader.parse_duration(text)
+    except config_reader.Invalid as exc:
+        raise ValueError(f"{exc}; {what} needs a positive duration such as {examples}") from None
+    if duration > most:
+        raise ValueError(f"{text!r} is longer than the {most_words} {what} may last")
+    if duration < least:
+        raise ValueError(f"{text!r} is shorter than the {least_words} {what} lasts at least")
+    return duration

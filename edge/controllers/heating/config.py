@@ -14,6 +14,12 @@ min_off_s = 300
 fallback_duty = 0.6          # thermometer faulted: heat this fraction of each period ...
 fallback_period_s = 3600     # ... (60 % of 1 h: 36 min on, 24 min off)
 stale_after_s = 900          # a reading older than this counts as faulted
+second_thermometer = "hall-climate"  # optional: frost protection follows the lower of the two
+disagree_margin_c = 3.0      # the two differ by more than this ...
+disagree_after_s = 1800      # ... for this long: a "disagree" fault naming both
+outdoor_thermometer = "outdoor-temp"  # optional: sizes the duty cycle when the zone is blind
+frost_margin_c = 3.0         # blind duty cycle sized to hold frost_c + this
+design_outdoor_c = -20.0     # the coldest credible outdoor temperature (blind, no outdoor reading)
 max_preheat_min = 180        # optimum start: heat at most this long before a comfort period (0: never)
 preheat_rate_c_per_h = 2.0   # heating rate assumed until the zone's own is learned
 
@@ -23,7 +29,11 @@ mon = ["08:00-12:00", "13:30-18:00"]
 sat = ["09:00-24:00"]
 ```
 
-The fallback duty cycle is a blind frost guard, so it is sized for the worst case: a poorly
+Blind (every zone thermometer faulted), the duty cycle is sized by frost_duty.py: once the zone's
+heater lift (how far above outdoors full power holds it, learned with an outdoor thermometer) is known,
+the duty that holds frost_c + frost_margin_c at the outdoor reading (design_outdoor_c without one);
+before that, full power for a frost-only zone (never above eco_c, itself at most frost_margin_c above
+frost_c: a cabinet), fallback_duty for others. The fallback_duty default is a blind frost guard sized for the worst case: a poorly
 insulated hall whose heaters just hold 19 °C at -10 °C outside, in a -12 °C cold snap. Holding
 5 °C there needs (5 + 12) / (19 + 10) = 59 % of full power, hence the default 60 % of each hour
 (30 % would let such a hall settle near 0 °C at -10 °C). Lower it for well-insulated zones or
@@ -36,6 +46,7 @@ before it. A slow zone (big hall, small heaters) may need a longer max_preheat_m
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,6 +67,10 @@ DEFAULT_FROST_C = 7.0
 DEFAULT_FALLBACK_DUTY = 0.6
 DEFAULT_MAX_PREHEAT_MIN = 180.0
 DEFAULT_PREHEAT_RATE_C_PER_H = 2.0
+DEFAULT_DISAGREE_MARGIN_C = 3.0
+DEFAULT_DISAGREE_AFTER_S = 1800.0
+DEFAULT_FROST_MARGIN_C = 3.0
+DEFAULT_DESIGN_OUTDOOR_C = -20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +132,12 @@ class HeatingConfig:
     schedule: WeeklySchedule = field(default_factory=WeeklySchedule)
     max_preheat_min: float = DEFAULT_MAX_PREHEAT_MIN
     preheat_rate_c_per_h: float = DEFAULT_PREHEAT_RATE_C_PER_H
+    second_thermometer: str | None = None
+    disagree_margin_c: float = DEFAULT_DISAGREE_MARGIN_C
+    disagree_after_s: float = DEFAULT_DISAGREE_AFTER_S
+    outdoor_thermometer: str | None = None
+    frost_margin_c: float = DEFAULT_FROST_MARGIN_C
+    design_outdoor_c: float = DEFAULT_DESIGN_OUTDOOR_C
 
     def __post_init__(self) -> None:
         if not self.frost_c <= self.eco_c <= self.comfort_c:
@@ -133,6 +154,17 @@ class HeatingConfig:
         """The reading the controller needs, 'sensor-id.temperature_c'."""
         return f"{self.thermometer}.{TEMPERATURE_READING}"
 
+    @property
+    def thermometers(self) -> tuple[str, ...]:
+        """The zone's thermometers: the main one first, then the second if any."""
+        return (self.thermometer,) if self.second_thermometer is None else (self.thermometer, self.second_thermometer)
+
+    @property
+    def frost_only(self) -> bool:
+        """A zone only kept from freezing: it never asks more than eco_c, at most frost_margin_c above frost_c."""
+        never_comfort = self.comfort_c == self.eco_c or not any(self.schedule.days)
+        return never_comfort and self.eco_c <= self.frost_c + self.frost_margin_c
+
 
 def _periods(t: Table, name: str, value: list) -> tuple[ComfortPeriod, ...]:
     periods: list[ComfortPeriod] = []
@@ -147,7 +179,7 @@ def _periods(t: Table, name: str, value: list) -> tuple[ComfortPeriod, ...]:
         except Invalid as exc:
             t.fail(name, str(exc))
     periods.sort(key=lambda p: p.start_min)
-    for before, after in zip(periods, periods[1:], strict=False):
+    for before, after in itertools.pairwise(periods):
         if after.start_min < before.end_min:
             t.fail(name, f"periods {before} and {after} overlap")
     return tuple(periods)
@@ -180,13 +212,27 @@ def parse_heating(t: Table, ctx: ConfigContext) -> HeatingConfig | None:
         t.fail("fallback_duty", f"{duty:g} of {period:g} s is shorter than min_on_s ({min_on:g} s)")
     if duty < 1 and (1 - duty) * period < min_off:
         t.fail("fallback_duty", f"the off part of {period:g} s is shorter than min_off_s ({min_off:g} s)")
-    fields = dict(
-        hysteresis_c=t.get("hysteresis_c", float, 0.5, in_range(0.1, 3, " °C")),
-        stale_after_s=t.get("stale_after_s", float, 900.0, in_range(60, 86_400, " s")),
-        max_preheat_min=t.get("max_preheat_min", float, DEFAULT_MAX_PREHEAT_MIN, in_range(0, 1440, " min")),
-        preheat_rate_c_per_h=t.get(
+    fields = {
+        "hysteresis_c": t.get("hysteresis_c", float, 0.5, in_range(0.1, 3, " °C")),
+        "stale_after_s": t.get("stale_after_s", float, 900.0, in_range(60, 86_400, " s")),
+        "max_preheat_min": t.get("max_preheat_min", float, DEFAULT_MAX_PREHEAT_MIN, in_range(0, 1440, " min")),
+        "preheat_rate_c_per_h": t.get(
             "preheat_rate_c_per_h", float, DEFAULT_PREHEAT_RATE_C_PER_H, in_range(0.1, 20, " °C/h")
         ),
+    }
+    second = sensor_ref(t, "second_thermometer", ctx, TEMPERATURE_READING, "a thermometer", required=False)
+    if second is not None and second == thermometer:
+        t.fail("second_thermometer", f"{second!r} is already the zone's thermometer")
+    outdoor = sensor_ref(t, "outdoor_thermometer", ctx, TEMPERATURE_READING, "a thermometer", required=False)
+    if outdoor is not None and outdoor in (thermometer, second):
+        t.fail("outdoor_thermometer", f"{outdoor!r} is a thermometer of the zone itself")
+    fields.update(
+        second_thermometer=second,
+        disagree_margin_c=t.get("disagree_margin_c", float, DEFAULT_DISAGREE_MARGIN_C, in_range(0.5, 20, " °C")),
+        disagree_after_s=t.get("disagree_after_s", float, DEFAULT_DISAGREE_AFTER_S, in_range(60, 86_400, " s")),
+        outdoor_thermometer=outdoor,
+        frost_margin_c=t.get("frost_margin_c", float, DEFAULT_FROST_MARGIN_C, in_range(0.5, 10, " °C")),
+        design_outdoor_c=t.get("design_outdoor_c", float, DEFAULT_DESIGN_OUTDOOR_C, in_range(-50, 10, " °C")),
     )
     schedule_table = t.table("schedule")
     schedule, schedule_ok = _schedule(schedule_table) if schedule_table is not None else (WeeklySchedule(), True)

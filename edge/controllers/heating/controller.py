@@ -13,9 +13,12 @@ Rules for one zone:
 - frost protection: below frost_c the heater is wanted on whatever else is asked, until the
   zone is back above frost_c + hysteresis_c. An "off" override is then refused (an "interlock"
   event, once per override) and the relay is listed in `decision.interlocks`.
-- thermometer faulted or stale (older than stale_after_s): a blind frost-protection duty cycle,
-  on for fallback_duty of every fallback_period_s (aligned on the epoch, so a restart keeps the
-  phase); the last temperature is never used. "Off" overrides are refused then too.
+- two thermometers (second_thermometer): frost protection follows the lower, the thermostat the main
+  one, and a disagreement beyond disagree_margin_c is a fault (thermometers.py).
+- every thermometer faulted or stale (older than stale_after_s): a blind frost-protection duty cycle,
+  on for a share of every fallback_period_s (aligned on the epoch, so a restart keeps the phase) sized
+  to hold frost_c + frost_margin_c from the learned heater lift and the outdoor reading (frost_duty.py,
+  losses.py); the last temperature is never used. "Off" overrides are refused then too.
 - an active "on" override heats; an active "off" override stops heating unless refused above;
   an expired override is ignored and reported once.
 - minimum on/off times apply to every change, frost included: frost turns the heater on as
@@ -36,12 +39,20 @@ from edge.controllers import overrides as manual
 from edge.controllers.base import Decision, SensorInput
 from edge.controllers.events import Event
 from edge.controllers.heating.calendar import HeatingCalendar, Moment
-from edge.controllers.heating.config import HeatingConfig
+from edge.controllers.heating.config import TEMPERATURE_READING, HeatingConfig
+from edge.controllers.heating.frost_duty import FrostDuty, cycle_on_s, frost_duty
+from edge.controllers.heating.losses import Lift, LossWindow, follow_lift
 from edge.controllers.heating.preheat import HeatingRun, follow_run, preheat_starts_s
+from edge.controllers.heating.thermometers import zone_temperature
 from edge.controllers.overrides import Override
 from edge.controllers.relay_controller import RelayController
 from edge.controllers.state_codec import StateCodec
-from edge.controllers.timing import CLOCK_PLAUSIBLE_FROM, MinimumTimes, epoch_s, fmt_duration
+from edge.controllers.timing import (
+    CLOCK_PLAUSIBLE_FROM,
+    MinimumTimes,
+    epoch_s,
+    fmt_duration,
+)
 
 MODES: tuple[str, ...] = ("comfort", "eco", "preheat", "frost", "fallback", "override")
 CLOCK_PLAUSIBLE_S = CLOCK_PLAUSIBLE_FROM.timestamp()
@@ -75,6 +86,17 @@ class HeatingState:
     #: Start of the comfort period being preheated for, and when the preheat began.
     preheat_for_s: float | None = None
     preheat_since_s: float | None = None
+    #: Learned heater lift (K above outdoors at full power) and its samples; the window being measured.
+    lift_k: float | None = None
+    lift_samples: int = 0
+    loss_since_s: float | None = None
+    loss_from_c: float | None = None
+    loss_last_s: float | None = None
+    loss_heat_s: float = 0.0
+    loss_excess_ks: float = 0.0
+    #: Two thermometers: since when they differ beyond the margin, and whether that fault is raised.
+    disagree_since_s: float | None = None
+    disagreeing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +140,21 @@ class HeatingController(RelayController[HeatingState]):
             config.id, config.relay, config.temperature_input, MinimumTimes(config.min_on_s, config.min_off_s)
         )
         self.config = config
+        self._thermometer_inputs = tuple(f"{t}.{TEMPERATURE_READING}" for t in config.thermometers)
+        self._outdoor_input = (
+            None if config.outdoor_thermometer is None else f"{config.outdoor_thermometer}.{TEMPERATURE_READING}"
+        )
         self._zone = ZoneInfo(device.timezone)
         self._calendar = HeatingCalendar(config.schedule, self._zone)
         self._max_lead_s = config.max_preheat_min * 60.0
         self._need_key: tuple[Any, ...] | None = None
         self._need: _Need | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The zone's thermometers, then the outdoor one if any."""
+        outdoor = () if self._outdoor_input is None else (self._outdoor_input,)
+        return (*self._thermometer_inputs, *outdoor)
 
     def decide(
         self,
@@ -137,18 +169,27 @@ class HeatingController(RelayController[HeatingState]):
         """Decide the zone's relay for `now` (see the module docstring for the rules)."""
         cfg = self.config
         now_s = epoch_s(now)
-        temperature = self._temperature(self.reading(inputs), now)
-        fallback = temperature is None
+        values = tuple(self._temperature(inputs.get(key), now) for key in self._thermometer_inputs)
+        zone = zone_temperature(cfg, values, state.disagree_since_s, state.disagreeing, now, now_s)
+        temperature, lowest = zone.thermostat_c, zone.frost_c
+        outdoor = None if self._outdoor_input is None else self._temperature(inputs.get(self._outdoor_input), now)
+        fallback = temperature is None or lowest is None
         frost = False
         run = HeatingRun(state.heating_rate_c_per_h, state.rate_samples, state.run_since_s, state.run_from_c)
+        window = LossWindow(state.loss_since_s, state.loss_from_c, state.loss_last_s, state.loss_heat_s,
+                            state.loss_excess_ks)
+        lift = Lift(state.lift_k, state.lift_samples, window)
         preheat: _Preheat | None = None
-        if temperature is None:
-            need = self._duty_cycle(now_s)
+        if temperature is None or lowest is None:
+            need = self._duty_cycle(now_s, frost_duty(
+                frost_c=cfg.frost_c, margin_c=cfg.frost_margin_c, lift_k=lift.lift_k, outdoor_c=outdoor,
+                design_outdoor_c=cfg.design_outdoor_c, frost_only=cfg.frost_only, fallback_duty=cfg.fallback_duty,
+            ))
         else:
-            frost = temperature < cfg.frost_c or (
-                state.frost and not starting and temperature < cfg.frost_c + cfg.hysteresis_c
+            frost = lowest < cfg.frost_c or (
+                state.frost and not starting and lowest < cfg.frost_c + cfg.hysteresis_c
             )
-            need, preheat = self._thermostat(state, run, temperature, now, now_s, frost, starting)
+            need, preheat = self._thermostat(state, run, temperature, now, now_s, frost, starting, lowest)
         guard = need.guard
 
         def interlock(override: Override) -> str:
@@ -158,6 +199,8 @@ class HeatingController(RelayController[HeatingState]):
             cfg.relay, overrides, now, source=self.id, zone=self._zone, memory=self.memory(state), interlock=interlock
         )
         events = list(review.events)
+        if zone.event is not None:
+            events.append(zone.event)
         wish, mode, reason = need.wish, need.mode, need.reason
         if review.active is not None:
             text = manual.describe(review.active, self._zone, now)
@@ -170,12 +213,15 @@ class HeatingController(RelayController[HeatingState]):
             reason = f"{reason}; {manual.describe(review.refused, self._zone, now)} refused"
         on, changed_at_s, changed, reason = self.switch(state, wish, reason, now_s, starting)
         if fallback != state.fallback:
-            events.append(self._fallback_event(fallback, now))
+            events.append(self._fallback_event(fallback, now, guard))
         if changed or starting:
             events.append(self.decision_event(
                 now, reason, on=on, mode=mode, temperature_c=temperature, setpoint_c=need.setpoint_c
             ))
         new_run = follow_run(run, heating=on is True, temperature_c=temperature, now_s=now_s, restarted=starting)
+        new_lift = follow_lift(lift, heated=state.on is True, temperature_c=lowest, outdoor_c=outdoor, now_s=now_s,
+                               restarted=starting)
+        lw = new_lift.window
         preheat_for_s = preheat_since_s = None
         if preheat is not None:
             preheat_for_s, preheat_since_s = preheat.period_start_s, preheat.since_s
@@ -185,6 +231,8 @@ class HeatingController(RelayController[HeatingState]):
             memory.applied, memory.expired, memory.refused,
             new_run.rate_c_per_h, new_run.samples, new_run.since_s, new_run.from_c,
             preheat_for_s, preheat_since_s,
+            new_lift.lift_k, new_lift.samples, lw.since_s, lw.from_c, lw.last_s, lw.heat_s, lw.excess_ks,
+            zone.disagree_since_s, zone.disagreeing,
         )
         return self.settle(state, new_state, events, guard)
 
@@ -222,6 +270,7 @@ class HeatingController(RelayController[HeatingState]):
         now_s: float,
         frost: bool,
         starting: bool,
+        lowest: float,
     ) -> tuple[_Need, _Preheat | None]:
         cfg = self.config
         preheat = None
@@ -241,9 +290,9 @@ class HeatingController(RelayController[HeatingState]):
         previous = None if fresh else state.demand
         demand = thermostat(temperature, setpoint, cfg.hysteresis_c, previous)
         since_s = preheat.since_s if preheat is not None else None
-        key = (label, setpoint, temperature, demand, frost, since_s, run.rate_c_per_h)
+        key = (label, setpoint, temperature, demand, frost, since_s, run.rate_c_per_h, lowest)
         if key != self._need_key or self._need is None:
-            self._need = self._need_for(mode, label, setpoint, temperature, demand, frost, since_s, run)
+            self._need = self._need_for(mode, label, setpoint, temperature, demand, frost, since_s, run, lowest)
             self._need_key = key
         return self._need, preheat
 
@@ -257,14 +306,15 @@ class HeatingController(RelayController[HeatingState]):
         frost: bool,
         since_s: float | None,
         run: HeatingRun,
+        lowest: float,
     ) -> _Need:
         cfg = self.config
         low, high = setpoint - cfg.hysteresis_c, setpoint + cfg.hysteresis_c
         if frost:
-            if temperature < cfg.frost_c:
-                guard = f"frost protection: {temperature:.1f} °C below {cfg.frost_c:.1f} °C"
+            if lowest < cfg.frost_c:
+                guard = f"frost protection: {lowest:.1f} °C below {cfg.frost_c:.1f} °C"
             else:
-                guard = f"frost protection: {temperature:.1f} °C, heating up to {cfg.frost_c + cfg.hysteresis_c:.1f} °C"
+                guard = f"frost protection: {lowest:.1f} °C, heating up to {cfg.frost_c + cfg.hysteresis_c:.1f} °C"
             return _Need(True, "frost", guard, guard, demand, setpoint)
         if since_s is not None:
             started = datetime.fromtimestamp(since_s, UTC).astimezone(self._zone).strftime("%H:%M")
@@ -283,32 +333,35 @@ class HeatingController(RelayController[HeatingState]):
             text = f"{label}: {temperature:.1f} °C within {low:.1f}-{high:.1f} °C, {'heating' if demand else 'off'}"
         return _Need(demand, mode, text, "", demand, setpoint)
 
-    def _duty_cycle(self, now_s: float) -> _Need:
+    def _duty_cycle(self, now_s: float, duty: FrostDuty) -> _Need:
         cfg = self.config
-        period_start = now_s - now_s % cfg.fallback_period_s
-        on_until = period_start + cfg.fallback_duty * cfg.fallback_period_s
+        period_s = cfg.fallback_period_s
+        on_s = cycle_on_s(duty.duty, period_s, cfg.min_on_s, cfg.min_off_s)
+        period_start = now_s - now_s % period_s
+        on_until = period_start + on_s
         on = now_s < on_until
-        key = ("fallback", period_start, on)
+        key = ("fallback", period_start, on, duty)
         if key == self._need_key and self._need is not None:
             return self._need
-        until = on_until if on and cfg.fallback_duty < 1 else period_start + cfg.fallback_period_s
+        until = on_until if on and on_s < period_s else period_start + period_s
         until_local = datetime.fromtimestamp(until, UTC).astimezone(self._zone).strftime("%H:%M")
-        cycle = f"{cfg.fallback_duty * 100:.0f} % of {fmt_duration(cfg.fallback_period_s)}"
-        guard = f"thermometer {self.config.thermometer} faulted: frost-protection duty cycle {cycle}"
-        if cfg.fallback_duty >= 1:
-            need = _Need(True, "fallback", f"{guard} (always on)", guard)
+        cycle = f"{on_s / period_s * 100:.0f} % of {fmt_duration(period_s)}"
+        names = " and ".join(cfg.thermometers)
+        guard = f"thermometer {names} faulted: frost-protection duty cycle {cycle}"
+        if on_s >= period_s:
+            need = _Need(True, "fallback", f"{guard} (always on; {duty.why})", guard)
         else:
-            need = _Need(on, "fallback", f"{guard} ({'on' if on else 'off'} until {until_local})", guard)
+            need = _Need(on, "fallback", f"{guard} ({'on' if on else 'off'} until {until_local}; {duty.why})", guard)
         self._need_key, self._need = key, need
         return need
 
-    def _fallback_event(self, active: bool, now: datetime) -> Event:
+    def _fallback_event(self, active: bool, now: datetime, guard: str) -> Event:
         cfg = self.config
+        names = " and ".join(cfg.thermometers)
         if active:
-            cycle = f"{cfg.fallback_duty * 100:.0f} % of {fmt_duration(cfg.fallback_period_s)}"
-            reason = f"thermometer {cfg.thermometer} faulted: frost-protection duty cycle {cycle}"
+            reason = guard
         else:
-            reason = f"thermometer {cfg.thermometer} answers again: thermostat resumes"
+            reason = f"thermometer {names} answers again: thermostat resumes"
         data = {"relay": cfg.relay, "active": active, "sensor": cfg.thermometer}
         return Event("fallback", self.id, reason, now, data)
 

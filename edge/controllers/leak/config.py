@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import time
 
-from edge.config.reader import ID_PATTERN, Table, check_id, in_range, one_of, parse_clock, positive
+from edge.config.reader import (
+    ID_PATTERN,
+    Table,
+    check_id,
+    in_range,
+    one_of,
+    parse_clock,
+    positive,
+)
 from edge.controllers.fields import ConfigContext
+from edge.controllers.leak.policy_config import ValvePolicyConfig, parse_valve_policy
+from edge.controllers.leak.rules_config import RulesConfig, parse_rules
 
 VOLUME_READING = "volume_total_l"
 
@@ -38,6 +48,10 @@ class LeakConfig:
     max_gap_min: float = 15.0
     #: Litres per meter step (litres per pulse; 0 for meters with fine values).
     meter_resolution_l: float = 0.0
+    #: The meter's role and what it rules out (silence, night use, surges): leak/rules_config.py.
+    rules: RulesConfig = RulesConfig()
+    #: What a burst does to the valve (close or alarm only, reopening, hydrant inhibit): leak/policy.py.
+    policy: ValvePolicyConfig = ValvePolicyConfig()
 
     @property
     def night_minutes(self) -> int:
@@ -117,7 +131,9 @@ def parse_leak(t: Table, ctx: ConfigContext) -> LeakConfig | None:
         valve_closed_when=t.get("valve_closed_when", str, "on", one_of("on", "off")),
         max_gap_min=t.get("max_gap_min", float, 15.0, in_range(1, 120, " min")),
         meter_resolution_l=resolution_l,
+        rules=parse_rules(t),
     )
+    config = replace(config, policy=parse_valve_policy(t, ctx, config.rules.role, valve))
     if night_start == night_end:
         t.fail("night_end", "the night window is empty (night_start equals night_end)")
     elif config.night_minutes % bucket_min:

@@ -33,6 +33,8 @@ Design (pure: same state, inputs and time give the same decision):
 - Alarms latch in the state until their key arrives in `acks`. Acknowledging the night-flow alarm
   restarts the CUSUM (a leak still there alarms again after a few nights; its nights are never
   learned), the continuous-flow alarm restarts its 24 h window, the burst alarm reopens the valve.
+- The meter's role (leak/role_rules.py): silence (a blind inlet), a learned day profile and the surges
+  above it, nights above a building's configured night use never learned, intermittent night flow.
 """
 
 from __future__ import annotations
@@ -49,8 +51,19 @@ from edge.controllers.base import Decision, Job, SensorInput
 from edge.controllers.events import Event
 from edge.controllers.leak import state as leak_state
 from edge.controllers.leak.config import LeakConfig
-from edge.controllers.leak.meter import MeterParams, continuous_since, ingest, restart_window
-from edge.controllers.leak.state import KEPT_NIGHTS, LatchedAlarm, LeakState, NightRecord
+from edge.controllers.leak.meter import (
+    MeterParams,
+    continuous_since,
+    ingest,
+    restart_window,
+)
+from edge.controllers.leak.role_rules import RoleRules
+from edge.controllers.leak.state import (
+    KEPT_NIGHTS,
+    LatchedAlarm,
+    LeakState,
+    NightRecord,
+)
 from edge.controllers.leak.stats import (
     EVIDENCE_NIGHTS,
     Detector,
@@ -91,6 +104,7 @@ class LeakController:
             night_burst_lph=config.night_burst_lph,
         )
         step_lph = config.meter_resolution_l * 60.0 / config.bucket_min
+        self.rules = RoleRules(config, tz)  # silence, surge, night patterns: leak/role_rules.py
         self.detector_params = DetectorParams(
             warmup_nights=config.warmup_nights,
             baseline_nights=config.baseline_nights,
@@ -98,6 +112,7 @@ class LeakController:
             cusum_h=config.cusum_h,
             spread_floor_lph=max(config.min_detectable_lph, step_lph) / 2.0,
             step_lph=step_lph,
+            limit_lph=self.rules.limit_lph,
         )
         self._json: leak_state.StateJson | None = None
 
@@ -108,8 +123,9 @@ class LeakController:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """The meter's running total."""
-        return (self.config.input_key,)
+        """The meter's running total (and the hydrant's key switch, if wired)."""
+        switch = self.valve.switch_key
+        return (self.config.input_key,) if switch is None else (self.config.input_key, switch)
 
     @property
     def jobs(self) -> tuple[Job, ...]:
@@ -170,6 +186,7 @@ class LeakController:
         """Track the meter, check continuous flow and burst, catch up a missed night, drive the valve."""
         events: list[Event] = []
         state = self._apply_acks(state, acks, now, events)
+        state = self.valve.observe(state, inputs, overrides, now, events)
         latest = self.windows.latest_ended(now)
         if state.analysed_through is None:
             state = replace(state, analysed_through=latest.isoformat())
@@ -206,6 +223,7 @@ class LeakController:
                                 "leak tracking restarted", now,
                                 {"meter": self.config.meter, "previous_total_l": before.last_total_l,
                                  "total_l": total_l}))
+        state = self.rules.on_sample(state, before, result.kind, now, events, self._raise)
         if result.kind != "sample":
             return state
         state = self._check_continuous(state, now, events)
@@ -216,24 +234,29 @@ class LeakController:
         key = night.isoformat()
         buckets = self.windows.buckets(night)
         data = state.track.night
+        figures: dict[str, Any] = {}
         if data is None or data.night != key:
             flow_mnf, note = None, "skipped: no meter data"
         else:
             flow = night_flow(buckets, data.volume_l, data.covered_s, self.windows.tz)
             flow_mnf, note = flow.mnf_lph, flow.note
+            figures = self.rules.night_figures(data.volume_l)
+            if flow_mnf is not None and self.config.rules.inlet and not figures["volume_l"]:
+                flow_mnf, note = None, "skipped: not one meter step all night from a village inlet (meter silent?)"
             if data.gaps:
                 note += f"; {data.gaps} gap(s) in the data"
         state = replace(state, analysed_through=key)
         if flow_mnf is None:
-            record = NightRecord(key, None, note)
+            record = NightRecord(key, None, note, **figures)
             events.append(self._verdict_event(record, by, now))
             return self._remember(state, record)
         verdict = assess_night(state.detector, key, flow_mnf, self.detector_params)
         base = verdict.baseline
+        learning = "not learned: above the configured night use" if verdict.refused else "learning"
         record = NightRecord(
-            key, flow_mnf, "learning" if verdict.learning else note,
+            key, flow_mnf, learning if verdict.learning else note,
             None if base is None else base.median_lph, None if base is None else base.spread_lph,
-            verdict.z, None if verdict.learning else verdict.detector.cusum,
+            verdict.z, None if verdict.learning else verdict.detector.cusum, **figures, refused=verdict.refused,
         )
         upcoming = current_baseline(verdict.detector, self.detector_params)
         state = self._remember(replace(
@@ -257,7 +280,7 @@ class LeakController:
                 "cusum_k": self.config.cusum_k,
             }
             state = self._raise(state, "night_flow", reason, evidence, now, events)
-        return state
+        return self.rules.after_night(state, now, events, self._raise)
 
     def _verdict_event(self, record: NightRecord, by: str, now: datetime) -> Event:
         """The night's verdict as the events table keeps it: its minimum night flow against the baseline."""
@@ -309,7 +332,7 @@ class LeakController:
         held_s = track.last_at - track.above_since
         if held_s < self.config.burst_min * 60.0:
             return state
-        valve = f"; closing valve {self.config.valve_relay}" if self.config.valve_relay else ""
+        valve = self.valve.burst_note(state, now)
         threshold = self.meter_params.burst_threshold_lph(track.last_at)
         reason = (f"burst: {track.flow_lph:.0f} L/h, at or above {threshold:.0f} L/h "
                   f"for {held_s / 60.0:.0f} min{valve}")
@@ -339,6 +362,7 @@ class LeakController:
             events.append(Event("alarm_acked", self.id, f"{alarm.alarm_kind} alarm acknowledged", now,
                                 {"key": alarm.key, "alarm_kind": alarm.alarm_kind}))
             state = replace(state, alarms=tuple(a for a in state.alarms if a.key != alarm.key))
+            state = self.rules.acked(state, alarm.alarm_kind)
             if alarm.alarm_kind == "night_flow":
                 state = replace(state, detector=Detector(state.detector.learned, (), 0.0))
             elif alarm.alarm_kind == "continuous_flow":
@@ -361,6 +385,7 @@ class LeakController:
             mode = "watching"
             reason = (f"night flow baseline {state.baseline_lph:.1f} L/h (spread {state.spread_lph:.1f}), "
                       f"CUSUM {state.detector.cusum:.1f} of {self.config.cusum_h:g}")
+        mode, reason = self.rules.status(state, mode, reason)
         if mode == state.mode and reason == state.reason:
             return state
         return replace(state, mode=mode, reason=reason)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.controllers.leak.meter import MeterTrack, NightData
+from edge.controllers.leak.policy import PolicyState
+from edge.controllers.leak.profile import Profile
 from edge.controllers.leak.stats import Detector
 from edge.controllers.overrides import OverrideMemory
 
@@ -25,6 +27,12 @@ class NightRecord:
     spread_lph: float | None = None
     z: float | None = None
     cusum: float | None = None
+    #: Buckets of the night window with flow, of how many, and the litres that flowed in the window.
+    wet_buckets: int | None = None
+    buckets: int | None = None
+    volume_l: float | None = None
+    #: Above the building's configured night use during the warm-up: not learned.
+    refused: bool = False
 
     def evidence(self) -> dict[str, Any]:
         """The night as alarm evidence."""
@@ -34,6 +42,8 @@ class NightRecord:
             "note": self.note,
             "baseline_lph": None if self.baseline_lph is None else round(self.baseline_lph, 3),
             "cusum": None if self.cusum is None else round(self.cusum, 3),
+            "hours_with_flow": self.wet_buckets,
+            "volume_l": None if self.volume_l is None else round(self.volume_l, 3),
         }
 
 
@@ -66,6 +76,30 @@ class LeakState:
     spread_lph: float | None = None
     mode: str = "learning"
     reason: str = "no meter data yet"
+    #: What the valve policy did about the latched burst, and the hydrant inhibit's sources (leak/policy.py).
+    policy: PolicyState = PolicyState()
+    #: The learned day (leak/profile.py), the samples of the surge window and the flow over it.
+    profile: Profile = Profile()
+    surge_recent: tuple[tuple[float, float], ...] = ()
+    surge_flow_lph: float | None = None
+    #: False after an acknowledged surge until the flow falls back under the threshold.
+    surge_armed: bool = True
+    #: Since when the meter has counted nothing, once that is longer than silent_after_h.
+    silent_since: float | None = None
+    #: Night patterns (intermittent flow, nights above the night use) count only nights after this one.
+    pattern_from: str | None = None
+
+    def with_day(
+        self, profile: Profile, surge_recent: tuple[tuple[float, float], ...], surge_flow_lph: float | None
+    ) -> LeakState:
+        """`replace(self, profile=..., surge_recent=..., surge_flow_lph=...)`, cheaply (called on every sample)."""
+        return LeakState(
+            track=self.track, detector=self.detector, analysed_through=self.analysed_through, nights=self.nights,
+            alarms=self.alarms, valve_closed=self.valve_closed, overrides=self.overrides, faulted=self.faulted,
+            baseline_lph=self.baseline_lph, spread_lph=self.spread_lph, mode=self.mode, reason=self.reason,
+            policy=self.policy, profile=profile, surge_recent=surge_recent, surge_flow_lph=surge_flow_lph,
+            surge_armed=self.surge_armed, silent_since=self.silent_since, pattern_from=self.pattern_from,
+        )
 
     def latched(self, alarm_kind: str) -> bool:
         """Whether an alarm of this kind is latched."""
@@ -86,6 +120,13 @@ class LeakState:
             spread_lph=self.spread_lph,
             mode=self.mode,
             reason=self.reason,
+            policy=self.policy,
+            profile=self.profile,
+            surge_recent=self.surge_recent,
+            surge_flow_lph=self.surge_flow_lph,
+            surge_armed=self.surge_armed,
+            silent_since=self.silent_since,
+            pattern_from=self.pattern_from,
         )
 
 
@@ -98,6 +139,7 @@ def state_to_dict(state: LeakState) -> dict[str, Any]:
         "nights": _nights(state.nights),
         "analysed_through": state.analysed_through,
         "detector": _detector(state.detector),
+        "profile_slots": _slots(state.profile),
         **_rest(state),
     }
 
@@ -113,9 +155,25 @@ def _alarms(alarms: tuple[LatchedAlarm, ...]) -> list[dict[str, Any]]:
 def _nights(nights: tuple[NightRecord, ...]) -> list[dict[str, Any]]:
     return [
         {"night": n.night, "mnf_lph": n.mnf_lph, "note": n.note, "baseline_lph": n.baseline_lph,
-         "spread_lph": n.spread_lph, "z": n.z, "cusum": n.cusum}
+         "spread_lph": n.spread_lph, "z": n.z, "cusum": n.cusum, "wet_buckets": n.wet_buckets,
+         "buckets": n.buckets, "volume_l": n.volume_l, "refused": n.refused}
         for n in nights
     ]
+
+
+def _slots(profile: Profile) -> list[list[float]]:
+    return [list(s) for s in profile.slots]
+
+
+def _profile_from(data: Mapping[str, Any]) -> Profile:
+    """The profile back from "profile_slots" and "profile" (a state saved before it: nothing learned)."""
+    slots, hour = data.get("profile_slots"), data.get("profile")
+    if not slots or len(slots) != 24 or not hour:
+        return Profile()
+    return Profile(
+        tuple(tuple(float(v) for v in s) for s in slots), hour["hour"], float(hour["volume_l"]),
+        float(hour["covered_s"]), bool(hour["spoilt"]),
+    )
 
 
 def _detector(detector: Detector) -> dict[str, Any]:
@@ -138,10 +196,18 @@ def _rest(state: LeakState, *, with_night: bool = True) -> dict[str, Any]:
     track = state.track
     rest = {
         "valve_closed": state.valve_closed,
+        "policy": state.policy.to_dict(),
         "overrides": state.overrides.to_dict(),
         "faulted": state.faulted,
         "baseline_lph": state.baseline_lph,
         "spread_lph": state.spread_lph,
+        "surge_recent": [list(x) for x in state.surge_recent],
+        "surge_flow_lph": state.surge_flow_lph,
+        "surge_armed": state.surge_armed,
+        "silent_since": state.silent_since,
+        "pattern_from": state.pattern_from,
+        "profile": {"hour": state.profile.hour, "volume_l": state.profile.volume_l,
+                    "covered_s": state.profile.covered_s, "spoilt": state.profile.spoilt},
         "track": {
             "last_at": track.last_at,
             "last_total_l": track.last_total_l,
@@ -176,6 +242,7 @@ class StateJson:
         self._head: tuple[tuple[str, str, tuple[LatchedAlarm, ...]], str] | None = None
         self._middle: tuple[Any, str] | None = None
         self._night: tuple[NightData | None, str] | None = None
+        self._slots: tuple[tuple[tuple[float, ...], ...], str] | None = None
 
     def encode(self, state: LeakState) -> str:
         """The state as JSON text, the same as dumps(state_to_dict(state))."""
@@ -198,9 +265,12 @@ class StateJson:
         night = self._night
         if night is None or night[0] is not state.track.night:
             night = self._night = (state.track.night, dumps(_night(state.track.night)))
+        slots = self._slots
+        if slots is None or slots[0] is not state.profile.slots:
+            slots = self._slots = (state.profile.slots, dumps(_slots(state.profile)))
         tail = dumps(_rest(state, with_night=False))  # ends with the track's "}}"
         return (f'{head[1]},"nights":{nights[1]},"analysed_through":{middle[1]},"detector":{detector[1]},'
-                f'{tail[1:-2]},"night":{night[1]}}}}}')
+                f'"profile_slots":{slots[1]},{tail[1:-2]},"night":{night[1]}}}}}')
 
 
 def _texts(values: tuple[Any, ...]) -> bool:
@@ -232,18 +302,22 @@ def state_from_dict(data: Mapping[str, Any]) -> LeakState:
         ),
     )
     d = data["detector"]
+    alarms = tuple(
+        LatchedAlarm(a["key"], a["alarm_kind"], a["raised_at"], a["reason"], a["evidence"]) for a in data["alarms"]
+    )
+    policy = PolicyState.from_dict(data.get("policy"))
+    if "policy" not in data and data["valve_closed"]:  # saved before the valve policy: closed by its burst
+        policy = PolicyState(closed_at=next((a.raised_at for a in alarms if a.alarm_kind == "burst"), None))
     return LeakState(
         track=track,
         detector=Detector(_pairs(d["learned"]), _pairs(d["pending"]), float(d["cusum"])),
         analysed_through=data["analysed_through"],
         nights=tuple(
-            NightRecord(n["night"], n["mnf_lph"], n["note"], n["baseline_lph"], n["spread_lph"], n["z"], n["cusum"])
+            NightRecord(n["night"], n["mnf_lph"], n["note"], n["baseline_lph"], n["spread_lph"], n["z"], n["cusum"],
+                        n.get("wet_buckets"), n.get("buckets"), n.get("volume_l"), bool(n.get("refused", False)))
             for n in data["nights"]
         ),
-        alarms=tuple(
-            LatchedAlarm(a["key"], a["alarm_kind"], a["raised_at"], a["reason"], a["evidence"])
-            for a in data["alarms"]
-        ),
+        alarms=alarms,
         valve_closed=data["valve_closed"],
         overrides=OverrideMemory.from_dict(data.get("overrides")),
         faulted=data["faulted"],
@@ -251,4 +325,11 @@ def state_from_dict(data: Mapping[str, Any]) -> LeakState:
         spread_lph=data["spread_lph"],
         mode=data["mode"],
         reason=data["reason"],
+        policy=policy,
+        profile=_profile_from(data),
+        surge_recent=tuple((float(a), float(b)) for a, b in data.get("surge_recent", ())),
+        surge_flow_lph=data.get("surge_flow_lph"),
+        surge_armed=bool(data.get("surge_armed", True)),
+        silent_since=data.get("silent_since"),
+        pattern_from=data.get("pattern_from"),
     )

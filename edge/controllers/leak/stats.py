@@ -216,6 +216,8 @@ class DetectorParams:
     cusum_h: float
     spread_floor_lph: float
     step_lph: float = 0.0
+    #: Nights above this minimum night flow are never learned (a building's configured night use).
+    limit_lph: float | None = None
 
     @property
     def z_cap(self) -> float:
@@ -241,6 +243,8 @@ class NightVerdict:
     baseline: Baseline | None
     z: float | None
     alarm: bool
+    #: Above limit_lph during the warm-up: not learned.
+    refused: bool = False
 
 
 def current_baseline(detector: Detector, params: DetectorParams) -> Baseline | None:
@@ -261,7 +265,10 @@ def assess_night(detector: Detector, night: str, mnf_lph: float, params: Detecto
     """
     keep = params.baseline_nights
     baseline = current_baseline(detector, params)
+    limit = math.inf if params.limit_lph is None else params.limit_lph
     if baseline is None:
+        if mnf_lph > limit:
+            return NightVerdict(detector, True, None, None, False, refused=True)
         learned = (*detector.learned, (night, mnf_lph))[-keep:]
         return NightVerdict(Detector(learned, (), 0.0), True, None, None, False)
     z = min((mnf_lph - baseline.median_lph) / baseline.spread_lph, params.z_cap)
@@ -272,5 +279,7 @@ def assess_night(detector: Detector, night: str, mnf_lph: float, params: Detecto
     if alarm:
         pending = ()
     while len(pending) > QUARANTINE_NIGHTS and cusum < params.cusum_h / 2.0:
-        learned, pending = (*learned, pending[0])[-keep:], pending[1:]
+        if pending[0][1] <= limit:
+            learned = (*learned, pending[0])[-keep:]
+        pending = pending[1:]
     return NightVerdict(Detector(learned, pending[-keep:], cusum), False, baseline, z, alarm)

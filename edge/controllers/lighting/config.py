@@ -12,6 +12,8 @@ sunset_offset_min = 0        # astronomical fallback: on at sunset + offset (pos
 sunrise_offset_min = 0       # ... off at sunrise + offset
 min_on_s = 300               # minimum times between switchings (contactors)
 min_off_s = 300
+lux_checks = true            # judge the lux sensor against the sun and the circuit's own lamps
+lux_check_s = 900            # a reading against the sun for this long: the sensor is not believed
 
 [lighting.cutoff]            # night cut-off windows; absent: no cut-off
 default = "23:00-05:30"      # every night not listed below ("none" if absent)
@@ -148,6 +150,10 @@ class LightingConfig:
     min_on_s: float = 300.0
     min_off_s: float = 300.0
     cutoff: CutoffSchedule = field(default_factory=CutoffSchedule)
+    #: Judge the lux sensor against the sun and the circuit's own lamps (trust.py), and for how long a
+    #: reading must contradict the sun before the sensor is not believed.
+    lux_checks: bool = True
+    lux_check_s: float = 900.0
 
     def __post_init__(self) -> None:
         if self.off_above_lx <= self.on_below_lx:
@@ -220,13 +226,15 @@ def parse_lighting(t: Table, ctx: ConfigContext) -> LightingConfig | None:
     off_above = t.get("off_above_lx", float, 60.0, in_range(0, 10_000, " lx"))
     if off_above <= on_below:
         t.fail("off_above_lx", f"{off_above:g} lx must be above on_below_lx ({on_below:g} lx)")
-    fields = dict(
-        confirm_s=t.get("confirm_s", float, 180.0, in_range(0, 3600, " s")),
-        sunset_offset_min=t.get("sunset_offset_min", float, 0.0, in_range(-180, 180, " min")),
-        sunrise_offset_min=t.get("sunrise_offset_min", float, 0.0, in_range(-180, 180, " min")),
-        min_on_s=t.get("min_on_s", float, 300.0, in_range(0, 3600, " s")),
-        min_off_s=t.get("min_off_s", float, 300.0, in_range(0, 3600, " s")),
-    )
+    fields = {
+        "confirm_s": t.get("confirm_s", float, 180.0, in_range(0, 3600, " s")),
+        "sunset_offset_min": t.get("sunset_offset_min", float, 0.0, in_range(-180, 180, " min")),
+        "sunrise_offset_min": t.get("sunrise_offset_min", float, 0.0, in_range(-180, 180, " min")),
+        "min_on_s": t.get("min_on_s", float, 300.0, in_range(0, 3600, " s")),
+        "min_off_s": t.get("min_off_s", float, 300.0, in_range(0, 3600, " s")),
+        "lux_checks": t.get("lux_checks", bool, True),
+        "lux_check_s": t.get("lux_check_s", float, 900.0, in_range(60, 7200, " s")),
+    }
     cutoff_table = t.table("cutoff")
     weekly, cutoff_ok = _cutoff(cutoff_table) if cutoff_table is not None else ((None,) * 7, True)
     exceptions, exceptions_ok = _exceptions(t)

@@ -6,8 +6,10 @@ sensor, and the circuit falls back to the astronomical clock:
   the darkest storm leaves hundreds of lux then): a sensor covered by grime, a nest, or stuck at 0;
 - lit at night: above `off_above_lx` with the sun more than NIGHT_ELEVATION_DEG down for CONFIRM_S
   (past civil dusk only the moon and man-made light remain): stuck at a daylight value;
-- frozen: across the TRANSITION_S before or after a sunrise or a sunset, outdoor light changes by
-  an order of magnitude or more; a reading that does not move by FROZEN_RATIO is stuck, found at once.
+- frozen: while the sun crosses from TRANSITION_HIGH_DEG up to sunrise or sunset, or from there to
+  TRANSITION_LOW_DEG below (some 20-25 min each at 45° of latitude, longer near the poles), clear-sky
+  light changes eightfold and twentyfold; a reading that does not move by FROZEN_RATIO is stuck, found
+  at the end of that half-transition.
 A sensor lit by its own lamps (its reading jumps when the circuit switches on, drops when it switches
 off) is recognised: the jump is reported once and taken off the readings while the lamps are on.
 A distrusted sensor is believed again once it shows what it could not: daylight by day, darkness at
@@ -26,15 +28,19 @@ from astral import sun as astral_sun
 DAY_ELEVATION_DEG = 10.0
 NIGHT_ELEVATION_DEG = -8.0
 CONFIRM_S = 15 * 60.0
-TRANSITION_S = 20 * 60.0
+#: The half-transitions watched for a frozen reading: the sun between these elevations and the horizon.
+TRANSITION_HIGH_DEG = 3.0
+TRANSITION_LOW_DEG = -4.0
 #: Over a transition, a true reading spans more than this ratio (+ FLOOR_LX for darkness).
-FROZEN_RATIO = 2.0
+FROZEN_RATIO = 1.25
 FLOOR_LX = 1.0
 #: A jump at a switching at least this big, and this share of the natural light, is the circuit's own lamps.
 SELF_LIT_MIN_LX = 5.0
 SELF_LIT_SHARE = 0.5
 #: How long after a switching the lamps' light has settled on the sensor.
 SELF_LIT_SETTLE_S = 30.0
+#: A half-transition entered later than this after its start is not judged.
+WATCH_GRACE_S = 120.0
 
 DARK_BY_DAY = "dark by day"
 LIT_AT_NIGHT = "lit at night"
@@ -51,8 +57,8 @@ class SunWindows:
     #: The sun below NIGHT_ELEVATION_DEG: until this in the morning, from that in the evening.
     night_until_s: float | None
     night_from_s: float | None
-    #: The transitions watched for a frozen reading: each sunrise and sunset.
-    events_s: tuple[float, ...]
+    #: The half-transitions watched for a frozen reading: (start, end, what it is in words).
+    halves: tuple[tuple[float, float, str], ...] = ()
 
     def is_day(self, now_s: float) -> bool:
         """The sun high enough for daylight under any sky."""
@@ -88,9 +94,25 @@ def sun_windows(observer: Observer, day: date, start_s: float, end_s: float) -> 
             return None
         return when if start_s <= when < end_s else None
 
-    events = tuple(t for t in (event(astral_sun.sunrise), event(astral_sun.sunset)) if t is not None)
+    halves = []
+    high, low = f"{TRANSITION_HIGH_DEG:g}° up", f"{-TRANSITION_LOW_DEG:g}° below the horizon"
+    for rising, function in ((True, astral_sun.sunrise), (False, astral_sun.sunset)):
+        horizon = event(function)  # the astronomical clock's own sunrise and sunset
+        top, bottom = at(TRANSITION_HIGH_DEG, rising), at(TRANSITION_LOW_DEG, rising)
+        if horizon is None:
+            continue
+        if rising:
+            if bottom is not None and bottom < horizon:
+                halves.append((bottom, horizon, f"the sun's rise from {low} to sunrise"))
+            if top is not None and top > horizon:
+                halves.append((horizon, top, f"the sun's rise from sunrise to {high}"))
+        else:
+            if top is not None and top < horizon:
+                halves.append((top, horizon, f"the sun's fall from {high} to sunset"))
+            if bottom is not None and bottom > horizon:
+                halves.append((horizon, bottom, f"the sun's fall from sunset to {low}"))
     return SunWindows(at(DAY_ELEVATION_DEG, True), at(DAY_ELEVATION_DEG, False),
-                      at(NIGHT_ELEVATION_DEG, True), at(NIGHT_ELEVATION_DEG, False), events)
+                      at(NIGHT_ELEVATION_DEG, True), at(NIGHT_ELEVATION_DEG, False), tuple(halves))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +142,32 @@ class LuxTrust:
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
-    """A reading judged: the trust to keep, the lux to act on (None: not believed), news to report."""
+    """A reading judged: the trust to keep, the lux to act on (None: not believed), news to report.
+
+    News are (code, words): "distrusted" (words: why), "believed" (believed again), "self_lit" (its own
+    lamps measured, words: what), "self_lit_gone" (a switching showed no more own light).
+    """
 
     trust: LuxTrust
     lux: float | None
-    news: tuple[str, ...] = ()
+    news: tuple[tuple[str, str], ...] = ()
 
 
-def _half_windows(events_s: tuple[float, ...], now_s: float) -> tuple[float, float] | None:
-    for event_s in events_s:
-        for start_s, end_s in ((event_s - TRANSITION_S, event_s), (event_s, event_s + TRANSITION_S)):
-            if start_s <= now_s < end_s:
-                return start_s, end_s
+def _half_windows(windows: SunWindows, now_s: float) -> tuple[float, float, str] | None:
+    """The half-transition holding now: (start, end, words), if any."""
+    for half in windows.halves:
+        if half[0] <= now_s < half[1]:
+            return half
     return None
+
+
+def _sun_words(elevation_at: Callable[[float], float] | None, now_s: float, fallback: str) -> str:
+    if elevation_at is None:
+        return fallback
+    elevation = elevation_at(now_s)
+    if elevation >= 0:
+        return f"the sun {elevation:.0f}° up"
+    return f"the sun {-elevation:.0f}° below the horizon"
 
 
 def judge(
@@ -144,15 +179,18 @@ def judge(
     lamps_on: bool,
     on_below_lx: float,
     off_above_lx: float,
+    confirm_s: float = CONFIRM_S,
+    read_s: float | None = None,
+    elevation_at: Callable[[float], float] | None = None,
 ) -> Judgement:
-    """Judge one reading of the circuit's lux sensor against the sun and the circuit's own lamps."""
-    news: list[str] = []
-    trust = _own_light(trust, lux, now_s, lamps_on, news)
+    """Judge one reading of the circuit's lux sensor (taken at `read_s`, default now) against the sun and its lamps."""
+    news: list[tuple[str, str]] = []
+    trust = _own_light(trust, lux, now_s if read_s is None else read_s, lamps_on, off_above_lx, news)
     seen = max(0.0, lux - trust.self_lit_lx) if lamps_on and trust.self_lit_lx else lux
     trust = _frozen(trust, seen, now_s, windows, news)
     if trust.distrust:
         if _redeemed(trust, seen, now_s, windows, on_below_lx, off_above_lx):
-            news.append(f"believed again: reads {seen:.1f} lx, as the sun says it could")
+            news.append(("believed", f"reads {seen:.1f} lx, as the sun says it could"))
             trust = replace(trust, distrust="", distrust_kind="", suspect="", suspect_since_s=None,
                             frozen_lo=None, frozen_hi=None)
         else:
@@ -168,31 +206,40 @@ def judge(
     if trust.suspect != contradiction or trust.suspect_since_s is None:
         trust = replace(trust, suspect=contradiction, suspect_since_s=now_s)
     assert trust.suspect_since_s is not None
-    if now_s - trust.suspect_since_s < CONFIRM_S:
+    if now_s - trust.suspect_since_s < confirm_s:
         return Judgement(trust, seen, tuple(news))
-    minutes = (now_s - trust.suspect_since_s) / 60
+    minutes = f"{(now_s - trust.suspect_since_s) / 60:.0f} min"
     if contradiction == DARK_BY_DAY:
-        why = f"reads {seen:.1f} lx, dark, for {minutes:.0f} min with the sun more than {DAY_ELEVATION_DEG:g}° up"
+        sun = _sun_words(elevation_at, now_s, f"the sun more than {DAY_ELEVATION_DEG:g}° up")
+        why = (f"reads {seen:.1f} lx with {sun}, dark for {minutes} (even a storm leaves hundreds of lux "
+               f"with the sun {DAY_ELEVATION_DEG:g}° up): covered, dirty or stuck")
     else:
-        why = (f"reads {seen:.0f} lx, daylight, for {minutes:.0f} min with the sun more than "
-               f"{-NIGHT_ELEVATION_DEG:g}° below the horizon")
-    news.append(f"not believed: {why}")
+        sun = _sun_words(elevation_at, now_s, f"the sun more than {-NIGHT_ELEVATION_DEG:g}° below the horizon")
+        why = f"reads {seen:.0f} lx with {sun}, daylight for {minutes}: stuck or lit by a lamp"
+    news.append(("distrusted", why))
     return Judgement(replace(trust, distrust=why, distrust_kind=contradiction), None, tuple(news))
 
 
-def _own_light(trust: LuxTrust, lux: float, now_s: float, lamps_on: bool, news: list[str]) -> LuxTrust:
-    """Measure the lamps' light on the sensor from the jump at a switching."""
+def _own_light(
+    trust: LuxTrust, lux: float, read_s: float, lamps_on: bool, off_above_lx: float, news: list[tuple[str, str]]
+) -> LuxTrust:
+    """Measure the lamps' light on the sensor from the jump at a switching, with a reading taken after it settled."""
     if trust.switched_at_s is None or trust.before_switch_lx is None:
         return trust
-    if now_s - trust.switched_at_s < SELF_LIT_SETTLE_S:
+    if read_s - trust.switched_at_s < SELF_LIT_SETTLE_S:
         return trust
     before = trust.before_switch_lx
     jump, natural = (lux - before, before) if lamps_on else (before - lux, lux)
     trust = replace(trust, before_switch_lx=None, switched_at_s=None)
     if jump >= max(SELF_LIT_MIN_LX, SELF_LIT_SHARE * natural):
         if trust.self_lit_lx is None or abs(jump - trust.self_lit_lx) > max(SELF_LIT_MIN_LX, 0.2 * jump):
-            news.append(f"sees its own lamps: {jump:+.0f} lx when they are on; taken off its readings")
+            news.append(("self_lit", (f"sees the circuit's own lamps: {jump:+.0f} lx when they are on; "
+                                     "taken off its readings")))
         return replace(trust, self_lit_lx=jump)
+    if trust.self_lit_lx is not None and abs(jump) < SELF_LIT_MIN_LX and natural < off_above_lx:
+        # A switching in the dark without a jump: the lamps no longer reach the sensor (moved, shielded).
+        news.append(("self_lit_gone", f"no longer sees the circuit's own lamps ({jump:+.0f} lx at a switching)"))
+        return replace(trust, self_lit_lx=None)
     return trust
 
 
@@ -203,22 +250,45 @@ def switching(trust: LuxTrust, lux: float | None, now_s: float) -> LuxTrust:
     return replace(trust, before_switch_lx=lux, switched_at_s=now_s)
 
 
-def _frozen(trust: LuxTrust, seen: float, now_s: float, windows: SunWindows, news: list[str]) -> LuxTrust:
-    """Follow the readings' range through each half-transition; a range too narrow is a frozen sensor."""
+def unheard(trust: LuxTrust) -> LuxTrust:
+    """No usable reading now: a transition being watched is not judged (its range would be partial)."""
+    if trust.window_start_s is None and trust.before_switch_lx is None:
+        return trust
+    return replace(trust, window_start_s=None, window_lo=None, window_hi=None, before_switch_lx=None,
+                   switched_at_s=None)
+
+
+def restarted(trust: LuxTrust) -> LuxTrust:
+    """The agent starts again: what was being watched has a gap; a sensor not believed stays so."""
+    return replace(unheard(trust), suspect="", suspect_since_s=None, window_end_s=None)
+
+
+def _frozen(
+    trust: LuxTrust, seen: float, now_s: float, windows: SunWindows, news: list[tuple[str, str]]
+) -> LuxTrust:
+    """Follow the readings' range through each half-transition; a range too narrow is a frozen sensor.
+
+    A half-transition is judged only if watched from its start (within WATCH_GRACE_S) to its end;
+    one entered late (the agent started in it) or with a gap in the readings is skipped.
+    """
     if trust.window_end_s is not None and now_s >= trust.window_end_s:
-        lo, hi = trust.window_lo, trust.window_hi
-        if lo is not None and hi is not None and hi <= FROZEN_RATIO * lo + FLOOR_LX and not trust.distrust:
-            minutes = (trust.window_end_s - (trust.window_start_s or trust.window_end_s)) / 60
-            why = (f"read {lo:.1f} to {hi:.1f} lx over the {minutes:.0f} min of a sunrise or sunset, "
-                   "when outdoor light changes tenfold")
-            news.append(f"not believed: {why}")
+        lo, hi, start = trust.window_lo, trust.window_hi, trust.window_start_s
+        if lo is not None and hi is not None and start is not None and hi <= FROZEN_RATIO * lo + FLOOR_LX \
+                and not trust.distrust:
+            span = _half_windows(windows, start)
+            what = span[2] if span is not None else "a sunrise or sunset"
+            why = f"read {lo:.1f} to {hi:.1f} lx during {what}, when outdoor light changes eightfold or more: stuck"
+            news.append(("distrusted", why))
             trust = replace(trust, distrust=why, distrust_kind=FROZEN, frozen_lo=lo, frozen_hi=hi)
         trust = replace(trust, window_start_s=None, window_end_s=None, window_lo=None, window_hi=None)
     if trust.window_end_s is None:
-        half = _half_windows(windows.events_s, now_s)
+        half = _half_windows(windows, now_s)
         if half is None:
             return trust
-        trust = replace(trust, window_start_s=half[0], window_end_s=half[1], window_lo=seen, window_hi=seen)
+        if now_s - half[0] > WATCH_GRACE_S:
+            return replace(trust, window_end_s=half[1])  # entered late: skipped until its end
+        return replace(trust, window_start_s=half[0], window_end_s=half[1], window_lo=seen, window_hi=seen)
+    if trust.window_start_s is None:
         return trust
     lo = seen if trust.window_lo is None else min(trust.window_lo, seen)
     hi = seen if trust.window_hi is None else max(trust.window_hi, seen)
