@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     for cid, c in figures["lighting"].items():
         ratio = c["on_hours"] / c["baseline_on_hours"] if c["baseline_on_hours"] else float("nan")
         print(f"lighting {cid}: {c['on_hours']:.0f} h lit vs {c['baseline_on_hours']:.0f} h astronomical clock "
-              f"(ratio {ratio:.2f}), {c['dark_unlit_minutes']:.0f} min dark and unlit outside the cut-off, "
+              f"(ratio {ratio:.2f}), {c['dark_unlit_minutes']:.0f} min dark and unlit outside the cut-off "
+              f"(by cause: {', '.join(f'{k} {v:g}' for k, v in c['dark_unlit_minutes_by_cause'].items())}), "
               f"{c['switches']} switchings")
     for lid, leak in figures["leak"].items():
         delays = ", ".join(f"{k}: {'missed' if v is None else f'{v:.0f} h'}" for k, v in leak["delays_h"].items())

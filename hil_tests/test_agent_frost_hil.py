@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from simbox import box_run, local
+from simbox import HALL_ZONE, box_run, local
 
 HEATER_W, LOSS_W_PER_K = 500.0, 12.0
 FROST_C, MARGIN_C = 5.0, 3.0
@@ -77,7 +77,7 @@ duration = "5d"
 def _box(outdoor: bool) -> Callable[[str], str]:
     def edit(text: str) -> str:
         head = text.split("# The hall: comfort during")[0]
-        if outdoor:
+        if outdoor and 'id = "outdoor-temp"' not in head:
             head = head.replace("[[actuators]]", OUTDOOR_SENSOR + "[[actuators]]", 1)
         return head + TOWER + ('outdoor_thermometer = "outdoor-temp"\n' if outdoor else "")
     return edit
@@ -125,3 +125,46 @@ def test_agent_blind_frost_only_cabinet_without_outdoor_thermometer_heats_flat_o
     # Full power holds -20 - 4.5 + 41.7 = 17 °C at the coldest hour of the snap.
     assert coldest >= FROST_C - 0.5, f"the cabinet fell to {coldest:.2f} °C"
     assert settled >= FROST_C + MARGIN_C, f"the cabinet fell to {settled:.2f} °C in the snap"
+
+
+HALL_SNAP = """
+[site]
+start = "2026-01-05T00:00"
+duration = "12d"
+seed = 11
+
+[outdoor]
+annual_mean_c = 11.5
+annual_swing_c = 9.0
+daily_swing_c = 4.5
+day_to_day_c = 1.0
+thermometers = ["outdoor-temp"]
+
+[[outdoor.cold_snaps]]
+start = "2026-01-13T00:00"
+duration = "4d"
+temperature_c = -20.0
+""" + HALL_ZONE + "".join(
+    f'[[faults]]\nsensor = "{sensor}"\nkind = "unplugged"\nstart = "2026-01-13T00:00"\nduration = "4d"\n'
+    for sensor in ("hall-temp", "hall-climate")
+)
+
+
+def test_agent_blind_scheduled_hall_holds_above_frost_in_a_minus_20_snap_from_its_outdoor_thermometer(
+    tmp_path: Path,
+) -> None:
+    # The example hall (comfort and eco periods, so not frost-only): 3 kW against 90 W/K holds it
+    # 3000 / 90 = 33.3 K above outdoors at full power. Both its thermometers come loose as a -20 °C snap
+    # begins; the old blind 60 % would settle it at -20 + 0.6 x 33.3 = 0 °C. Its frost_c is 7 °C.
+    hall_frost_c = 7.0
+    with box_run(tmp_path, HALL_SNAP) as run:
+        run.run_until(local("2026-01-12T23:55"))
+        assert run.sim.agent is not None
+        learned = run.sim.agent.states["hall"]
+        coldest = 99.0
+        while run.sim.now < local("2026-01-17T00:00"):
+            run.run_until(run.sim.now + timedelta(minutes=10))
+            coldest = min(coldest, run.sim.world.zone_temperature_c("hall"))
+    assert learned.lift_k is not None
+    assert abs(learned.lift_k - 3000.0 / 90.0) <= 0.15 * 3000.0 / 90.0, learned.lift_k
+    assert coldest >= hall_frost_c, f"the hall fell to {coldest:.2f} °C"

@@ -29,8 +29,10 @@ temperature_c = -12.0
 
 
 def test_agent_heating_zone_stays_above_5c_in_a_cold_snap_with_thermometer_unplugged(tmp_path: Path) -> None:
-    unplugged = (
-        '[[faults]]\nsensor = "hall-temp"\nkind = "unplugged"\nstart = "2026-02-02T06:00"\nend = "2026-02-07T18:00"\n'
+    # Both of the zone's thermometers come loose: the zone is blind.
+    unplugged = "".join(
+        f'[[faults]]\nsensor = "{sensor}"\nkind = "unplugged"\nstart = "2026-02-02T06:00"\nend = "2026-02-07T18:00"\n'
+        for sensor in ("hall-temp", "hall-climate")
     )
     with box_run(tmp_path, COLD_SNAP + unplugged) as run:
         coldest = 99.0

@@ -79,6 +79,8 @@ duration = "3d"
 
 
 def _two_thermometers(text: str) -> str:
+    if 'second_thermometer = "hall-climate"' in text:
+        return text
     return text.replace('thermometer = "hall-temp"\n', 'thermometer = "hall-temp"\nsecond_thermometer = "hall-climate"\n')
 
 

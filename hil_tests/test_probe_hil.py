@@ -61,7 +61,9 @@ def test_probe_json_reads_every_example_sensor(capsys: pytest.CaptureFixture[str
 def test_probe_scans_buses_and_lists_relays(hardware: Hardware) -> None:
     report = run_probe(hardware, pulse_window_s=0)
     assert report["i2c"] == [{"bus": "i2c1", "found": ["0x23", "0x44"], "missing": [], "unexpected": []}]
-    assert report["onewire"] == [{"bus": "w1", "found": ["28-0316a2794aff"], "missing": [], "unexpected": []}]
+    assert report["onewire"] == [
+        {"bus": "w1", "found": ["28-0316a2794aff", "28-0316a2794b01"], "missing": [], "unexpected": []}
+    ]
     assert [a["id"] for a in report["actuators"]] == ["street-lights", "hall-heating"]
     assert report["actuators"][0]["safe_state"] == "on" and report["actuators"][0]["active"] == "low"
 
@@ -123,10 +125,10 @@ def test_probe_console_script_runs(tmp_path: Path) -> None:
 
 def test_probe_reads_again_after_replug(hardware: Hardware) -> None:
     assert hardware.parts is not None
-    for sensor_id in ("lux-roof", "hall-temp", "energy-lighting", "hall-climate"):
+    for sensor_id in ("lux-roof", "hall-temp", "outdoor-temp", "energy-lighting", "hall-climate"):
         hardware.parts.unplug(sensor_id)
     assert not any(s["ok"] for s in run_probe(hardware, pulse_window_s=0)["sensors"] if s["id"] != "water-main")
-    for sensor_id in ("lux-roof", "hall-temp", "energy-lighting", "hall-climate"):
+    for sensor_id in ("lux-roof", "hall-temp", "outdoor-temp", "energy-lighting", "hall-climate"):
         hardware.parts.plug(sensor_id)
     hardware.parts.set_illuminance("lux-roof", 12.0)
     report = run_probe(hardware, pulse_window_s=0)
