@@ -47,15 +47,25 @@ def _peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-def measure(command: list[str], seconds: float, warmup: float) -> Footprint:
+def _say(text: str) -> None:
+    """One progress line on stderr, timed, so a long measurement shows what it is doing."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def measure(name: str, command: list[str], seconds: float, warmup: float) -> Footprint:
     """Run `command` for `seconds`, then stop it; CPU per hour is counted after `warmup`."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        _say(f"{name}: started (pid {process.pid}); warming up for {warmup:g} s (imports and start-up)")
         time.sleep(warmup)
+        if process.poll() is not None:
+            raise SystemExit(f"{name}: stopped by itself during the warm-up (exit status {process.returncode})")
         cpu_warm = _cpu_s(process.pid)
+        _say(f"{name}: start-up took {cpu_warm:.2f} CPU s; counting CPU and RSS for {seconds - warmup:g} s")
         time.sleep(seconds - warmup)
         cpu_end = _cpu_s(process.pid)
         peak = _peak_rss_mb(process.pid)
+        _say(f"{name}: peak RSS {peak:.1f} MB, {cpu_end - cpu_warm:.2f} CPU s after the warm-up; stopping it")
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -67,11 +77,13 @@ def measure(command: list[str], seconds: float, warmup: float) -> Footprint:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure both processes and print them side by side."""
+    """Measure both processes and print them side by side; progress goes to stderr as it measures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--warmup", type=float, default=20.0)
     args = parser.parse_args(argv)
+    if not 0 < args.warmup < args.seconds < 86_400:
+        parser.error("need 0 < --warmup < --seconds < 86400")
     with tempfile.TemporaryDirectory(prefix="hameau-footprint-") as tmp:
         config = Path(tmp) / "box.toml"
         text = CONFIG.read_text(encoding="utf-8")
@@ -81,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         agent_cmd = [str(Path(sys.executable).parent / "hameau-edge"), "run", "--config", str(config)]
         bare_cmd = [sys.executable, "-c", f"import {LIBRARIES}; import time; time.sleep(1e6)"]
-        agent = measure(agent_cmd, args.seconds, args.warmup)
-        bare = measure(bare_cmd, args.seconds, args.warmup)
+        _say(f"measuring two processes, {args.seconds:g} s each: the agent, then a bare interpreter")
+        agent = measure("agent (hameau-edge run, example town hall box)", agent_cmd, args.seconds, args.warmup)
+        bare = measure("bare interpreter with the agent's imports", bare_cmd, args.seconds, args.warmup)
     print(f"over {args.seconds:g} s ({args.warmup:g} s warm-up), example town hall box, 10 s tick:")
     print(f"  agent: peak RSS {agent.peak_rss_mb:.1f} MB, {agent.cpu_s_per_hour:.1f} CPU s per hour "
           f"({100 * agent.cpu_s_per_hour / 3600:.3f} % of a core), start-up {agent.startup_cpu_s:.2f} CPU s")
@@ -94,4 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # measure() stops the process it started on the way out
+        print("footprint: interrupted", file=sys.stderr)
+        sys.exit(130)

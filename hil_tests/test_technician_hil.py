@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from edge.cli import main
+from edge.runtime.lock import AgentLock
 from edge.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,13 +97,21 @@ def test_status_while_the_agent_runs(
 ) -> None:
     agent_store.save_status(_snapshot(_now() - timedelta(seconds=5)))
     agent_store.commit()
-    assert main(["status", "--config", str(config_path)]) == 0
-    text = capsys.readouterr().out
-    assert "agent: running, pid 4242, version 0.3.0" in text
+    # Running is what the agent's lock says (held here, by this process), not the snapshot's age.
+    lock = AgentLock(agent_store.path, "saint-aubin-mairie", datetime(2026, 1, 10, 6, 30, tzinfo=UTC))
+    lock.acquire()
+    try:
+        assert main(["status", "--config", str(config_path)]) == 0
+        text = capsys.readouterr().out
+        assert main(["status", "--config", str(config_path), "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+    finally:
+        lock.release()
+    assert main(["status", "--config", str(config_path)]) == 1, "the lock released: not running, whatever the age"
+    capsys.readouterr()
+    assert f"agent: running, pid {os.getpid()}, since Sat 10 Jan 07:30 CET, version 0.3.0" in text
     assert "illuminance_lx = 850 lx, " in text and "volume_total_l = 12345 L, flow_lph = 0 L/h" in text
     assert "heating  heating, mode frost: hall unoccupied, 4.5 °C" in text
-    assert main(["status", "--config", str(config_path), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
     assert report["agent"]["running"] is True and 5 <= report["agent"]["age_s"] < 60
     assert report["database"]["size_bytes"] > 0
     relays = {r["id"]: r for r in report["relays"]}
@@ -115,7 +124,8 @@ def test_status_says_the_agent_is_not_running(
     agent_store.save_status(_snapshot(_now() - timedelta(hours=3)))
     agent_store.close()
     assert main(["status", "--config", str(config_path)]) == 1
-    assert "AGENT NOT RUNNING: last seen 3 h ago" in capsys.readouterr().out
+    assert re.search(r"AGENT NOT RUNNING: last seen \d\d:\d\d:\d\d CES?T, 3 h ago \(it did not stop cleanly\)",
+                     capsys.readouterr().out)
 
 
 def test_status_without_a_database_creates_none(

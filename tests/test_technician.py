@@ -13,9 +13,11 @@ import pytest
 from drivers.sim.clock import SimClock
 from edge.config.box import BoxConfig
 from edge.config.loader import parse_config
+from edge.runtime.lock import Holder
 from edge.storage.store import Store
 from edge.technician.render import evidence_summary, render_alarms, render_status
 from edge.technician.reports import (
+    Liveness,
     UnknownRelayError,
     ack_alarm,
     agent_stale_after_s,
@@ -120,7 +122,8 @@ def test_evidence_summary_is_short() -> None:
 def test_status_of_a_running_agent(store: Store, config: BoxConfig) -> None:
     store.save_status(snapshot(NOW - timedelta(seconds=12)))
     store.raise_alarm("leak/night-flow", "night-flow", "leak", "40 L/h all night", {"flow_lph": 40.0}, NOW)
-    report = status_report(store, config, NOW)
+    holder = Holder(4242, (NOW - timedelta(days=2)).isoformat(), "saint-aubin-mairie", Path("hameau.db.lock"))
+    report = status_report(store, config, NOW, liveness=Liveness(holder))
     assert report["agent"]["running"] is True and report["agent"]["age_s"] == pytest.approx(12.0)
     sensors = {s["id"]: s for s in report["sensors"]}
     assert list(sensors) == [s.id for s in config.sensors], "every configured sensor, in config order"
@@ -129,7 +132,7 @@ def test_status_of_a_running_agent(store: Store, config: BoxConfig) -> None:
     assert sensors["water-main"]["age_s"] is None
     text = render_status(report)
     assert "saint-aubin-mairie (Mairie de Saint-Aubin) at Sat 10 Jan 22:00 CET" in text
-    assert "agent: running, pid 4242, version 0.3.0" in text and "snapshot 12 s ago" in text
+    assert "agent: running, pid 4242, since Thu 08 Jan 22:00 CET, version 0.3.0; snapshot 12 s ago" in text
     assert "illuminance_lx = 3.25 lx, 32 s ago" in text
     assert "FAULT   temperature_c = 18.5 °C, 40 min ago (DS18B20 on w1 at 28-0316a2794aff: not plugged)" in text
     assert "water-main       UNKNOWN no value yet\n" in text
@@ -140,9 +143,14 @@ def test_status_of_a_running_agent(store: Store, config: BoxConfig) -> None:
 
 def test_status_says_when_the_agent_is_not_running(store: Store, config: BoxConfig) -> None:
     store.save_status(snapshot(NOW - timedelta(hours=3)))
-    report = status_report(store, config, NOW)
-    assert report["agent"]["running"] is False
-    assert "AGENT NOT RUNNING: last seen 3 h ago (Sat 10 Jan 19:00 CET)" in render_status(report)
+    report = status_report(store, config, NOW, liveness=Liveness(None))
+    assert report["agent"]["running"] is False and report["agent"]["stopped_cleanly"] is False
+    assert ("AGENT NOT RUNNING: last seen 19:00:00 CET, 3 h ago (it did not stop cleanly); values below are "
+            "from then") in render_status(report)
+    # The lock, not the snapshot's age, says whether it runs: a snapshot of a second ago is not a live agent.
+    store.save_status(snapshot(NOW - timedelta(seconds=1)))
+    assert status_report(store, config, NOW, liveness=Liveness(None))["agent"]["running"] is False
+    # An agent run in this very process (a simulation) is not tested by its lock: a fresh snapshot says it runs.
     store.save_status(snapshot(NOW - timedelta(seconds=agent_stale_after_s(config) - 1)))
     assert status_report(store, config, NOW)["agent"]["running"] is True
 

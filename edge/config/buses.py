@@ -105,6 +105,8 @@ def parse_buses(t: Table | None) -> dict[str, BusConfig]:
             t.fail(bus_id, str(exc))
         kind = sub.get("type", str, check=one_of(*BUS_KINDS))
         bus = _bus(kind, bus_id, sub)
+        if bus is None:  # an unknown type: its other keys cannot be judged
+            sub.skip_rest()
         sub.done()
         if bus is not None and sub.ok:
             buses[bus_id] = bus

@@ -47,17 +47,22 @@ def parse_config(text: str, path: Path, *, parts: Registry = REGISTRY) -> BoxCon
 def _build(raw: dict[str, Any], path: Path, problems: Problems, parts: Registry) -> BoxConfig:
     top = Table(raw, "", problems)
     device = _device(top.table("device", required=True))
-    buses = parse_buses(top.table("buses", required=True))
+    buses_table = top.table("buses", required=True)
+    buses = parse_buses(buses_table)
+    broken = {name for name in (buses_table.raw if buses_table else {}) if name not in buses}  # reported there
     simulation = _simulation(top.table("simulation"))
     agent = _agent(top.table("agent"), path)
-    sensors = [(i, s) for i, t in top.tables("sensors") if (s := _part(t, buses, parts, "sensor")) is not None]
-    actuators = [(i, a) for i, t in top.tables("actuators") if (a := _part(t, buses, parts, "actuator")) is not None]
-    controllers = _controllers(top, device, sensors, actuators, parts)
+    unusable: set[str] = set()  # parts refused for their own mistakes: naming them is no second mistake
+    sensors = [(i, s) for i, t in top.tables("sensors") if (s := _part(t, buses, parts, "sensor", unusable, broken)) is not None]
+    actuators = [
+        (i, a) for i, t in top.tables("actuators") if (a := _part(t, buses, parts, "actuator", unusable, broken)) is not None
+    ]
+    controllers = _controllers(top, device, sensors, actuators, parts, frozenset(unusable))
     top.done()
     check_ids(problems, sensors, actuators)
     check_claims(problems, parts, buses, sensors, actuators)
     check_relay_owners(problems, controllers)
-    known = {s.id for _, s in sensors}
+    known = {s.id for _, s in sensors} | unusable
     for name in simulation.unplugged:
         if name not in known:
             problems.add("simulation.unplugged", f"no sensor {name!r} to unplug")
@@ -76,8 +81,24 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems, parts: Registry)
     )
 
 
-def _part(t: Table, buses: dict[str, BusConfig], parts: Registry, role: str) -> Any:
-    """One [[sensors]] or [[actuators]] table through its part's parser; None when it has problems."""
+def _part(
+    t: Table, buses: dict[str, BusConfig], parts: Registry, role: str, unusable: set[str], broken_buses: set[str]
+) -> Any:
+    """One [[sensors]] or [[actuators]] table through its part's parser; None when it has problems.
+
+    The id of a refused part goes into `unusable`, so that sections naming it are not told it is undeclared.
+    """
+    before = len(t.problems.items)
+    config = _parse_part(t, buses, parts, role)
+    if t.raw.get("bus") in broken_buses:  # the bus's own mistake is reported at [buses]: not again here
+        bus_key = t.key("bus")
+        t.problems.items[before:] = [p for p in t.problems.items[before:] if p.key != bus_key]
+    if config is None and isinstance(t.raw.get("id"), str):
+        unusable.add(t.raw["id"])
+    return config
+
+
+def _parse_part(t: Table, buses: dict[str, BusConfig], parts: Registry, role: str) -> Any:
     known = parts.drivers(role)
     if role == "actuator":
         driver = t.get("driver", str, known[0] if len(known) == 1 else None)
@@ -101,12 +122,13 @@ def _controllers(
     sensors: list[tuple[int, SensorConfig]],
     actuators: list[tuple[int, RelayConfig]],
     parts: Registry,
+    unusable: frozenset[str],
 ) -> dict[str, list[tuple[int, Any]]]:
     result: dict[str, list[tuple[int, Any]]] = {kind.section: [] for kind in KINDS}
     if device is None:
         top.skip_rest()
         return result
-    ctx = ConfigContext(device, {s.id: s for _, s in sensors}, {a.id: a for _, a in actuators}, parts)
+    ctx = ConfigContext(device, {s.id: s for _, s in sensors}, {a.id: a for _, a in actuators}, parts, unusable)
     for kind in KINDS:
         for index, t in top.tables(kind.section):
             parsed = kind.parse(t, ctx)

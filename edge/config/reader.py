@@ -246,17 +246,29 @@ def check_id(value: str) -> None:
         raise Invalid(f"{value!r} must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit")
 
 
+class _NotAFile(Exception):
+    """The path names something that is not a regular file."""
+
+
 def read_toml_file(path: Path, what: str) -> tuple[dict[str, Any], Problems]:
     """Read and parse a TOML file; a missing, unreadable or malformed file raises ConfigError."""
     problems = Problems(str(path))
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # a FIFO would wait for a writer
+            raise _NotAFile(f"is not a regular file (a device, FIFO or socket), not a {what}")
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark some editors write is not TOML
     except FileNotFoundError:
         problems.add("(file)", "no such file")
     except IsADirectoryError:
         problems.add("(file)", f"is a directory, not a {what}")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.add("(file)", f"cannot be read: {exc}")
+    except NotADirectoryError:
+        problems.add("(file)", f"no such file ({path.parent} is not a directory)")
+    except _NotAFile as exc:
+        problems.add("(file)", str(exc))
+    except UnicodeDecodeError as exc:
+        problems.add("(file)", f"is not UTF-8 text (byte {exc.start}: {exc.object[exc.start]:#04x}); save it as UTF-8")
+    except OSError as exc:
+        problems.add("(file)", f"cannot be read: {exc.strerror or exc}")
     problems.raise_if_any()
     return parse_toml(text, problems), problems
 

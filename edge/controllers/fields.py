@@ -27,6 +27,16 @@ class ConfigContext:
     sensors: Mapping[str, SensorConfig]
     relays: Mapping[str, RelayConfig]
     parts: Registry = REGISTRY
+    #: Ids of sensors and actuators declared with mistakes of their own (already reported): naming one is no
+    #: second mistake, but the section naming it cannot be built either.
+    unusable: frozenset[str] = frozenset()
+
+    def already_reported(self, t: Table, ref: str | None) -> bool:
+        """Whether `ref` names a part whose own definition was refused; the table is then marked not ok."""
+        if ref is None or ref not in self.unusable:
+            return False
+        t.ok = False
+        return True
 
     def readings(self, sensor_id: str) -> tuple[str, ...]:
         """The readings a configured sensor gives (none for an unknown one)."""
@@ -63,7 +73,7 @@ def parse_date(text: str) -> date:
 def relay_ref(t: Table, name: str, ctx: ConfigContext) -> str:
     """A reference to a relay declared under [[actuators]]."""
     relay = t.get(name, str)
-    if isinstance(t.raw.get(name), str) and relay not in ctx.relays:
+    if isinstance(t.raw.get(name), str) and relay not in ctx.relays and not ctx.already_reported(t, relay):
         known = ", ".join(sorted(ctx.relays)) or "none declared"
         t.fail(name, f"no relay {relay!r} under [[actuators]] (declared: {known})")
     return relay
@@ -75,6 +85,8 @@ def sensor_ref(t: Table, name: str, ctx: ConfigContext, reading: str, what: str,
     if sensor_id is None or not isinstance(t.raw.get(name), str):
         return sensor_id
     sensor = ctx.sensors.get(sensor_id)
+    if sensor is None and ctx.already_reported(t, sensor_id):
+        return sensor_id
     if sensor is None:
         known = ", ".join(sorted(ctx.sensors)) or "none declared"
         t.fail(name, f"no sensor {sensor_id!r} under [[sensors]] (declared: {known})")

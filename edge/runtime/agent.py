@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -22,11 +23,16 @@ from edge.hardware.assembly import Hardware
 from edge.runtime.calendar import Calendar
 from edge.runtime.clock import Clock
 from edge.runtime.containment import DECIDE, Containment, load_saved, state_json
+from edge.runtime.lock import stop_cause
+from edge.runtime.logs import log_events, log_readings
 from edge.runtime.relays import RelayBank
 from edge.runtime.sampler import Sampler
+from edge.storage.device import DEVICE_KEY
 from edge.storage.keeper import STORE_EVENTS, StoreKeeper
 from edge.storage.schema import to_json as store_json
 from edge.storage.store import Store
+
+log = logging.getLogger(__name__)
 
 #: Events that are committed at once instead of with the next batch.
 CRITICAL_EVENTS: frozenset[str] = frozenset({"alarm", "alarm_acked", "override", "interlock", "agent"})
@@ -78,6 +84,7 @@ class Agent:
         self.containment = Containment(self.controllers, config.device, self._apply)
         self._wanted_inputs = frozenset(name for c in self.controllers for name in self.containment.inputs[c.id])
         self._started_iso: str | None = None  # when start() ran, as the status shows it
+        self._stopped: dict[str, Any] | None = None  # when and by what a clean stop came, as the status shows it
         self._tz = ZoneInfo(config.device.timezone)
         self._version = version("hameau")
 
@@ -116,6 +123,7 @@ class Agent:
         unclean = bool(previous.get("running"))
         reason = "started after an unclean stop (power cut or crash)" if unclean else "started"
         self.store.save_state(AGENT_STATE_KEY, {"running": True, "started_at": now.isoformat()})
+        self.store.save_state(DEVICE_KEY, {"id": self.config.device.id})  # the database is this device's
         self._record([Event("agent", "agent", reason, now, {"unclean": unclean, "pid": os.getpid()}), *restored])
         self.step(starting=True)
 
@@ -131,6 +139,7 @@ class Agent:
         taken, events = self.sampler.sample_due(now, monotonic_s, force=starting)
         for sensor_id, readings in taken:
             self.store.add_readings(now, sensor_id, readings)
+            log_readings(log, sensor_id, readings, now)
         acks: frozenset[str] = frozenset()
         if starting or self.store.changed_externally():
             # Overrides and acknowledgements only come from a technician's command (another connection).
@@ -193,6 +202,7 @@ class Agent:
             del self._overrides[relay_id]
 
     def _record(self, events: list[Event]) -> None:
+        log_events(log, events)
         for event in events:
             if event.kind == "alarm":
                 self.store.raise_alarm(
@@ -275,6 +285,7 @@ class Agent:
                 "pid": os.getpid(),
                 "started_at": self._started_iso,
                 "version": self._version,
+                "stopped": self._stopped,
             },
             "sensors": {h.config.id: h.snapshot() for h in self.sampler},
             "controllers": controllers,
@@ -290,16 +301,21 @@ class Agent:
             while not stop.wait(self.config.agent.tick_s):
                 self.step()
         finally:
-            self.stop()
+            self.stop(by=stop_cause(stop))
 
-    def stop(self) -> None:
-        """A clean stop: record it, commit, and put every relay in its safe state."""
+    def stop(self, by: str | None = None) -> None:
+        """A clean stop: every relay to its safe state, then the stop (when, `by` what) and the relays as left,
+        recorded and committed."""
         now = self.clock.now()
-        self.store.save_state(AGENT_STATE_KEY, {"running": False, "stopped_at": now.isoformat()})
-        self._record([Event("agent", "agent", "stopped", now, {"unclean": False})])
-        self.flush(now, self.clock.monotonic())
-        self.store.close()
-        self._release_relays()
+        try:
+            self._release_relays()
+        finally:
+            self._stopped = {"at": now.isoformat(), "by": by}
+            self.store.save_state(AGENT_STATE_KEY, {"running": False, "stopped_at": now.isoformat(), "stopped_by": by})
+            self._record([Event("agent", "agent", "stopped" + (f" by {by}" if by else ""), now,
+                                {"unclean": False, "by": by})])
+            self.flush(now, self.clock.monotonic())
+            self.store.close()
 
     def abandon(self) -> None:
         """Die as a power cut would: nothing more is written and the relay outputs are released."""
@@ -309,3 +325,6 @@ class Agent:
     def _release_relays(self) -> None:
         if self.bank is not None:
             self.bank.close()
+            for state in self.bank.states.values():  # as the relays were left: each in its safe state
+                state.on, state.decided_by, state.until = state.config.safe_state, "agent stopped", None
+                state.reason = "released at the stop: safe state"

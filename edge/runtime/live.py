@@ -12,6 +12,7 @@ from edge.hardware.buses import open_hardware
 from edge.runtime.agent import Agent
 from edge.runtime.calendar import ScheduleCalendar
 from edge.runtime.clock import SystemClock
+from edge.runtime.lock import StopRequest, signal_cause
 from edge.storage.keeper import StoreKeeper
 
 log = logging.getLogger("hameau.agent")
@@ -30,13 +31,13 @@ def run_agent(config: BoxConfig, stop: threading.Event | None = None) -> int:
     return 0
 
 
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT (a clean stop)."""
-    stop = threading.Event()
+def stop_on_signals() -> StopRequest:
+    """An event set by SIGTERM or SIGINT (a clean stop), remembering which."""
+    stop = StopRequest()
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)
-        stop.set()
+        stop.request(signal_cause(signum))
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)

@@ -12,6 +12,7 @@ from edge.config.box import BoxConfig
 from edge.runtime.agent import Agent
 from edge.runtime.calendar import SimCalendar
 from edge.runtime.live import stop_on_signals
+from edge.runtime.lock import stop_cause
 from edge.simulation.hardware import open_simulated_hardware
 from edge.storage.keeper import StoreKeeper
 
@@ -35,5 +36,5 @@ def run_simulated_agent(config: BoxConfig, stop: threading.Event | None = None) 
                 last = now
                 agent.step()
         finally:
-            agent.stop()
+            agent.stop(by=stop_cause(stop))
     return 0

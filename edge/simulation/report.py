@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from drivers.sim.world import World
 from edge.config.box import BoxConfig
+from edge.simulation.traces import Timeline, Traces
 
 #: The sun's centre is this far below the horizon at sunset and sunrise (refraction and disc).
 SUNSET_ELEVATION_DEG = -0.833
@@ -49,6 +50,8 @@ class Street:
     loads: dict[str, bool]
     #: Lighting circuits on the astronomical clock because their lux sensor is faulted.
     fallback: frozenset[str]
+    #: Each running controller's mode (none while the box is off).
+    modes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Recorder:
     world: World
     circuits: dict[str, _Circuit] = field(default_factory=dict)
     zones: dict[str, _Zone] = field(default_factory=dict)
+    #: Every step kept for the HTML report's charts (None: not kept).
+    traces: Traces | None = None
 
     def __post_init__(self) -> None:
         self._tz = ZoneInfo(self.config.device.timezone)
@@ -77,6 +82,7 @@ class Recorder:
             for h in self.config.heating
             if any(h.thermometer in z.thermometers for z in self.world.spec.zones)
         }
+        self.timeline = Timeline(self.config, self.world, self._tz, self._zone_of)
 
     def street(self, now: datetime, modes: Mapping[str, str] | None = None) -> Street:
         """What the street sees from `now` until the next tick (`modes`: each controller's mode, if running)."""
@@ -85,9 +91,10 @@ class Recorder:
         loads = {r: powered and parts.relay_energised(r) for r in self._relays}
         modes = modes or {}
         fallback = frozenset(c.id for c in self.config.lighting if modes.get(c.id) == "astronomical")
-        return Street(powered, loads, fallback)
+        return Street(powered, loads, fallback, dict(modes))
 
-    def observe(self, now: datetime, dt_s: float, street: Street | None = None) -> None:
+    def observe(self, now: datetime, dt_s: float, street: Street | None = None,
+                setpoints: Mapping[str, float | None] | None = None) -> None:
         """Account one step that started at `now` and lasted `dt_s`, as the street saw it (`street`)."""
         seen = street if street is not None else self.street(now)
         elevation = self.world.sun_elevation_deg(now)
@@ -116,6 +123,9 @@ class Recorder:
                 local = local or now.astimezone(self._tz)
                 if cfg.schedule.period_at(local) is not None:
                     zone.comfort_missed_s += dt_s
+        self.timeline.observe(now, seen.powered, seen.loads, elevation, seen.modes)
+        if self.traces is not None:
+            self.traces.observe(now, seen.loads, self.world, self.config, self._zone_of, setpoints or {})
 
     def report(self, db_path: Path, start: datetime, end: datetime) -> dict[str, Any]:
         """The report, reading alarms and faults back from the agent's own database."""
@@ -132,6 +142,7 @@ class Recorder:
             "leak": self._leaks(events, end),
             "heating": {zid: _heating(z) for zid, z in self.zones.items()},
             "faults": _faults(events, self._tz),
+            "timeline": self.timeline.report(db_path, end),
         }
 
     def _leaks(self, events: list[tuple], end: datetime) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 import os
 import random
 import sqlite3
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from drivers.sim import ram_tempdir
 from drivers.sim.clock import SimClock
@@ -24,6 +26,7 @@ from edge.runtime.calendar import Calendar, SimCalendar
 from edge.simulation.hardware import open_simulated_hardware
 from edge.simulation.on_site import OnSiteActions
 from edge.simulation.report import Recorder
+from edge.simulation.traces import Traces
 from edge.storage.keeper import StoreKeeper
 
 STEP_S = 60.0
@@ -197,7 +200,7 @@ class Simulation:
         if self.agent is not None:
             self.agent.step()
         if self.recorder is not None:
-            self.recorder.observe(now, dt_s, street)
+            self.recorder.observe(now, dt_s, street, None if self.recorder.traces is None else self._setpoints())
 
     def _modes(self) -> dict[str, str]:
         """Each running controller's mode ("astronomical", "frost"...); none while the box is off."""
@@ -205,6 +208,13 @@ class Simulation:
         if agent is None:
             return {}
         return {cid: str(getattr(state, "mode", "")) for cid, state in agent.states.items()}
+
+    def _setpoints(self) -> dict[str, float | None]:
+        """Each heating controller's setpoint (None before its first decision or while the box is off)."""
+        agent = self.agent
+        if agent is None:
+            return {}
+        return {h.id: getattr(agent.states.get(h.id), "setpoint_c", None) for h in self.config.heating}
 
     def run_until(self, end: datetime, dt_s: float = STEP_S) -> None:
         """Step until `end`, cutting and restoring power as the world says."""
@@ -249,12 +259,15 @@ def open_simulation(config: BoxConfig, spec: WorldSpec, *, db_path: Path, record
     return sim
 
 
-def simulate(config: BoxConfig, spec: WorldSpec, days: float, db_path: Path | None = None) -> dict[str, Any]:
-    """Run the agent through `days` of the world and return the report."""
+def simulate(config: BoxConfig, spec: WorldSpec, days: float, db_path: Path | None = None,
+             traces: Traces | None = None) -> dict[str, Any]:
+    """Run the agent through `days` of the world and return the report (filling `traces`, if given, every step)."""
     started = time.perf_counter()
     with ram_tempdir("hameau-sim-") as tmp:
         path = db_path or Path(tmp) / "simulation.db"
         sim = open_simulation(config, spec, db_path=path)
+        assert sim.recorder is not None
+        sim.recorder.traces = traces
         end = spec.site.start + timedelta(days=days)
         try:
             sim.world.update(sim.now, 0.0)
@@ -267,3 +280,16 @@ def simulate(config: BoxConfig, spec: WorldSpec, days: float, db_path: Path | No
     report["run_s"] = round(time.perf_counter() - started, 2)
     report["days"] = days
     return report
+
+
+def days_refusal(spec: WorldSpec, days: float) -> str | None:
+    """Why `--days` cannot be simulated in this world (None: it can): it must be positive and within its span."""
+    zone = ZoneInfo(spec.site.timezone)
+    start, end = spec.site.start.astimezone(zone), spec.site.end.astimezone(zone)
+    span_days = (end - start).total_seconds() / 86_400
+    if math.isnan(days) or days <= 0:
+        return f"--days {days:g}: give a positive number of days (this world spans {span_days:g} days)"
+    if days > span_days:
+        return (f"--days {days:g} is beyond the world's span: it runs from {start:%Y-%m-%d %H:%M} to "
+                f"{end:%Y-%m-%d %H:%M} {end:%Z} ({span_days:g} days)")
+    return None

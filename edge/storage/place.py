@@ -31,6 +31,8 @@ def db_path_mistake(path: Path) -> str | None:
     """Why `path` cannot name a database file at all (a directory, or a file where a directory must be)."""
     if path.is_dir():
         return f"{path} is a directory, not a database file"
+    if path.exists() and not path.is_file():  # SQLite would wait on a FIFO for ever
+        return f"{path} is not a regular file (a FIFO, socket or device), not a database file"
     directory = path.parent
     existing = directory
     while not existing.exists() and existing != existing.parent:

@@ -14,12 +14,15 @@ from pathlib import Path
 from edge.config.box import BoxConfig
 from edge.config.loader import ConfigError, load_config
 from edge.runtime.clock import SystemClock
+from edge.runtime.lock import agent_holder
+from edge.storage.device import device_refusal
 from edge.storage.keeping import runtime_status_read
 from edge.storage.place import runtime_status_path
 from edge.storage.schema import NewerSchemaError
 from edge.storage.store import Store
 from edge.technician.render import render_alarms, render_status
 from edge.technician.reports import (
+    Liveness,
     UnknownRelayError,
     ack_alarm,
     alarms_report,
@@ -118,6 +121,10 @@ def run_technician(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     clock = SystemClock()
     db_path = config.agent.db_path
+    refusal = device_refusal(db_path, config.device.id, config.path)
+    if refusal is not None:  # a database belongs to one device
+        print(refusal, file=sys.stderr)
+        return EXIT_USAGE
     try:
         if args.command == "status":
             return _status(config, db_path, clock, as_json=args.json)
@@ -150,7 +157,8 @@ def _status(config: BoxConfig, db_path: Path, clock: SystemClock, *, as_json: bo
     except (sqlite3.Error, OSError, NewerSchemaError) as exc:
         error = str(exc)
     try:
-        report = status_report(store, config, clock.now(), live=live, db_error=error)
+        report = status_report(store, config, clock.now(), live=live, db_error=error,
+                               liveness=Liveness(agent_holder(db_path)))
     finally:
         if store is not None:
             store.close()

@@ -68,24 +68,41 @@ def _store_lines(store: dict[str, Any], tz: zoneinfo.ZoneInfo, running: bool) ->
     return lines
 
 
+def _moment(iso: str | None, now_iso: str, tz: zoneinfo.ZoneInfo) -> str:
+    """A time to the second: '10:02:13 CET' today, 'Fri 27 Nov 10:02:13 CET' another day."""
+    at, now = _parse_time(iso), _parse_time(now_iso)
+    if at is None:
+        return "?"
+    at = at.astimezone(tz)
+    same_day = now is not None and now.astimezone(tz).date() == at.date()
+    return f"{at:%H:%M:%S %Z}" if same_day else f"{at:%a %d %b %H:%M:%S %Z}"
+
+
+def _agent_line(agent: dict[str, Any], now_iso: str, tz: zoneinfo.ZoneInfo) -> str:
+    """Whether the agent runs (its lock says), else how and when it stopped."""
+    if agent["running"]:
+        pid = agent.get("pid") if agent.get("pid") is not None else "?"
+        snapshot = f"snapshot {_ago(agent['age_s'])}" if agent["last_seen"] else "no snapshot yet"
+        return (f"agent: running, pid {pid}, since {_local(agent.get('started_at'), tz)}, "
+                f"version {agent.get('version', '?')}; {snapshot}")
+    if agent["last_seen"] is None:
+        return "AGENT HAS NEVER RUN: no status snapshot in the database"
+    stopped = agent.get("stopped")
+    if stopped:
+        by = f" by {stopped['by']}" if stopped.get("by") else " (a clean stop)"
+        return (f"agent: not running; stopped at {_moment(stopped.get('at'), now_iso, tz)}{by}, "
+                f"{_ago(agent['age_s'])}; relays below are as it left them")
+    return (f"AGENT NOT RUNNING: last seen {_moment(agent['last_seen'], now_iso, tz)}, {_ago(agent['age_s'])} "
+            "(it did not stop cleanly); values below are from then")
+
+
 def render_status(report: dict[str, Any]) -> str:
     """The status report as text for a terminal."""
     tz = zoneinfo.ZoneInfo(report["timezone"])
     agent, db = report["agent"], report["database"]
     name = f" ({report['name']})" if report.get("name") else ""
     lines = [f"hameau status: {report['device']}{name} at {_local(report['now'], tz)}"]
-    if agent["last_seen"] is None:
-        lines.append("AGENT HAS NEVER RUN: no status snapshot in the database")
-    elif agent["running"]:
-        lines.append(
-            f"agent: running, pid {agent.get('pid', '?')}, version {agent.get('version', '?')}, "
-            f"started {_local(agent.get('started_at'), tz)}; snapshot {_ago(agent['age_s'])}"
-        )
-    else:
-        lines.append(
-            f"AGENT NOT RUNNING: last seen {_ago(agent['age_s'])} ({_local(agent['last_seen'], tz)}); "
-            "values below are from then"
-        )
+    lines.append(_agent_line(agent, report["now"], tz))
     where = f"{db['path']}, {_size(db['size_bytes'])}" if db["exists"] else f"{db['path']} (does not exist yet)"
     lines.append(f"database: {where}" + (f": CANNOT BE OPENED ({db['error']})" if db.get("error") else ""))
     lines += _store_lines(db.get("store") or {}, tz, agent["running"]) + ["", "sensors:"]

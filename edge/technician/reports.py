@@ -10,6 +10,7 @@ from typing import Any
 from edge.config.box import BoxConfig
 from edge.controllers.events import Event
 from edge.controllers.overrides import Override
+from edge.runtime.lock import Holder
 from edge.storage.schema import Alarm
 from edge.storage.store import Store
 from edge.technician.forecast import held_until
@@ -33,11 +34,16 @@ def parse_duration(text: str) -> timedelta:
 
 
 def agent_stale_after_s(config: BoxConfig) -> float:
-    """How old the agent's snapshot may be before we say the agent is not running.
-
-    The agent saves its snapshot every tick but writes it at each batched commit, so allow two commits.
-    """
+    """How old the snapshot of an agent run in this very process (a simulation, whose lock is not tested) may be
+    before it is said not running: it writes its snapshot at each batched commit, so allow two commits."""
     return 2 * config.agent.commit_interval_s + 3 * config.agent.tick_s
+
+
+@dataclass(frozen=True, slots=True)
+class Liveness:
+    """What a test of the agent's lock found: the live agent holding it, or None when no agent runs."""
+
+    holder: Holder | None
 
 
 def _override_dict(override: Override, now: datetime) -> dict[str, Any]:
@@ -57,12 +63,14 @@ def _alarm_dict(alarm: Alarm, now: datetime) -> dict[str, Any]:
 
 def status_report(
     store: Store | None, config: BoxConfig, now: datetime, *, live: dict[str, Any] | None = None,
-    db_error: str | None = None,
+    db_error: str | None = None, liveness: Liveness | None = None,
 ) -> dict[str, Any]:
     """What the box sees and decides, from the agent's last snapshot, the overrides and the alarms.
 
     `store` is None when there is no database yet (the agent never ran) or it cannot be opened (`db_error`
     says why); `live` is the snapshot the agent keeps in RAM while its store is faulted (the fresher wins).
+    `liveness` is what the test of the agent's lock found (whether it runs); None only for an agent run in
+    this very process, whose fresh snapshot then says it runs.
     """
     snapshot = store.load_status() if store is not None else None
     snapshot = snapshot or {}
@@ -70,9 +78,20 @@ def status_report(
         snapshot = live
     seen_at = _parse_time(snapshot.get("at"))
     age_s = _age_s(seen_at, now)
-    running = age_s is not None and age_s <= agent_stale_after_s(config)
     agent = dict(snapshot.get("agent") or {})
-    agent.update({"running": running, "last_seen": snapshot.get("at"), "age_s": age_s})
+    stopped = agent.get("stopped") if isinstance(agent.get("stopped"), dict) else None
+    if liveness is None:  # the agent runs in this process (a simulation): its snapshot's age tells
+        running = stopped is None and age_s is not None and age_s <= agent_stale_after_s(config)
+    else:
+        running = liveness.holder is not None
+    if liveness is not None and liveness.holder is not None:
+        agent.update({"pid": liveness.holder.pid, "started_at": liveness.holder.since or agent.get("started_at")})
+    agent.update({
+        "running": running, "last_seen": snapshot.get("at"), "age_s": age_s,
+        "stopped": None if running else stopped,
+        "stopped_cleanly": None if running or not snapshot else stopped is not None,
+        "lock_tested": liveness is not None,
+    })
     sensors_in = snapshot.get("sensors") or {}
     sensor_ids = [s.id for s in config.sensors] + [i for i in sensors_in if i not in {s.id for s in config.sensors}]
     sensors = []

@@ -84,6 +84,8 @@ def _clock(t: Table, name: str, default: str) -> time:
 
 def _meter_resolution(t: Table, ctx: ConfigContext, meter: str) -> float:
     """Litres per step of the meter, checking that it is a water meter with a volume total."""
+    if meter not in ctx.sensors and ctx.already_reported(t, meter):
+        return 0.0
     if meter not in ctx.sensors:
         known = ", ".join(sorted(ctx.sensors)) or "none declared"
         t.fail("meter", f"no sensor {meter!r} under [[sensors]] (declared: {known})")
@@ -142,7 +144,7 @@ def parse_leak(t: Table, ctx: ConfigContext) -> LeakConfig | None:
     if baseline < warmup:
         t.fail("baseline_nights", f"must be at least warmup_nights ({warmup}), got {baseline}")
     if valve is not None:
-        if valve not in ctx.relays:
+        if valve not in ctx.relays and not ctx.already_reported(t, valve):
             known = ", ".join(sorted(ctx.relays)) or "none declared"
             t.fail("valve_relay", f"no relay {valve!r} under [[actuators]] (declared: {known})")
         if burst_lph is None and night_burst_lph is None:
