@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"leak {lid}: detection after {delays}; false alarms per year {leak['false_alarms_per_year']:g}")
     for zid, z in figures["heating"].items():
         print(f"heating {zid}: coldest {z['min_temperature_c']:.1f} °C, comfort missed "
-              f"{z['comfort_minutes_missed']:.0f} min, heater on {z['heater_on_hours']:.0f} h")
+              f"{z['comfort_minutes_missed']:.0f} of {z['comfort_minutes_scheduled']:.0f} min in comfort periods, "
+              f"heater on {z['heater_on_hours']:.0f} h")
     print(f"fault episodes: {figures['faults']}")
     db = figures["database"]
     rows = ", ".join(f"{n} {table}" for table, n in db["rows"].items())

@@ -38,7 +38,8 @@ def test_simulate_json_report_has_the_documented_figures(tmp_path: Path, capsys:
     assert lighting["dark_unlit_minutes"] == 45.0
     leak = report["leak"]["water-main"]
     assert leak["watch"] == "leak-hall" and leak["alarms"] == [] and leak["false_alarms"] == 0
-    assert set(report["heating"]["hall"]) == {"min_temperature_c", "comfort_minutes_missed", "heater_on_hours"}
+    assert set(report["heating"]["hall"]) == {
+        "min_temperature_c", "comfort_minutes_missed", "comfort_minutes_scheduled", "heater_on_hours"}
     assert report["heating"]["hall"]["min_temperature_c"] > 7.0
     assert isinstance(report["faults"], list)
     assert report["days"] == 2 and report["run_s"] > 0

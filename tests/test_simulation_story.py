@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from edge.simulation.story import format_story, tell
+from edge.simulation.story import comfort, format_story, tell
 
 REPORT: dict[str, Any] = {
     "timezone": "Europe/Paris", "days": 7.0, "run_s": 15.0,
@@ -134,3 +134,17 @@ def test_story_text_heads_with_the_span_in_local_days() -> None:
     lines = text.splitlines()
     assert lines[0] == "What the box did from Mon 5 Jan to Mon 12 Jan 2026:"
     assert len(lines) == 8 and all(line.startswith("- ") for line in lines[1:])
+
+
+def test_story_gives_comfort_missed_out_of_the_opening_hours() -> None:
+    report = copy.deepcopy(REPORT)
+    # 30 min missed of 40 h (2400 min) of comfort periods: 1 - 30 / 2400 = 98.75 %, said as 99 %.
+    report["heating"]["hall"]["comfort_minutes_scheduled"] = 2400.0
+    assert comfort(report) == [
+        ("The hall was warm for 99 % of its 40 h of opening hours; "
+        "it was below its comfort temperature for 30 min in all.")
+    ]
+    report["heating"]["hall"]["comfort_minutes_missed"] = 0.0
+    assert comfort(report) == ["The hall was warm for all 40 h of its opening hours."]
+    report["heating"]["hall"]["comfort_minutes_scheduled"] = 0.0
+    assert comfort(report) == []

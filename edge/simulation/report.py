@@ -58,6 +58,8 @@ class Street:
 class _Zone:
     min_temperature_c: float = float("inf")
     comfort_missed_s: float = 0.0
+    #: Time inside the zone's comfort periods (what comfort_missed_s is out of).
+    comfort_scheduled_s: float = 0.0
     heater_on_s: float = 0.0
 
 
@@ -119,9 +121,10 @@ class Recorder:
             temperature_c = self.world.zone_temperature_c(self._zone_of[cfg.id])
             zone.min_temperature_c = min(zone.min_temperature_c, temperature_c)
             zone.heater_on_s += dt_s if seen.loads[cfg.relay] else 0.0
-            if temperature_c < cfg.comfort_c - cfg.hysteresis_c:
-                local = local or now.astimezone(self._tz)
-                if cfg.schedule.period_at(local) is not None:
+            local = local or now.astimezone(self._tz)
+            if cfg.schedule.period_at(local) is not None:
+                zone.comfort_scheduled_s += dt_s
+                if temperature_c < cfg.comfort_c - cfg.hysteresis_c:
                     zone.comfort_missed_s += dt_s
         self.timeline.observe(now, seen.powered, seen.loads, elevation, seen.modes)
         if self.traces is not None:
@@ -216,6 +219,7 @@ def _heating(z: _Zone) -> dict[str, Any]:
     return {
         "min_temperature_c": round(z.min_temperature_c, 2),
         "comfort_minutes_missed": round(z.comfort_missed_s / 60, 1),
+        "comfort_minutes_scheduled": round(z.comfort_scheduled_s / 60, 1),
         "heater_on_hours": round(z.heater_on_s / 3600, 2),
     }
 
@@ -273,7 +277,8 @@ def format_report(report: dict[str, Any]) -> str:
     for zid, z in report["heating"].items():
         lines.append(
             f"heating {zid}: coldest {z['min_temperature_c']:g} °C, "
-            f"comfort missed {z['comfort_minutes_missed']:g} min, heater on {z['heater_on_hours']:g} h"
+            f"comfort missed {z['comfort_minutes_missed']:g} of {z.get('comfort_minutes_scheduled', 0):g} min "
+            f"in comfort periods, heater on {z['heater_on_hours']:g} h"
         )
     lines.append(f"faults: {len(report['faults'])}")
     for fault in report["faults"]:

@@ -180,6 +180,26 @@ def frost(report: Mapping[str, Any], tz: ZoneInfo) -> list[str]:
     return sentences
 
 
+def comfort(report: Mapping[str, Any]) -> list[str]:
+    """How much of its comfort periods each zone was warm, with the time it was not."""
+    sentences = []
+    for zone, figures in report["heating"].items():
+        scheduled_min = figures.get("comfort_minutes_scheduled", 0.0)
+        if scheduled_min <= 0:
+            continue
+        missed_min = figures["comfort_minutes_missed"]
+        warm_pct = 100 * (1 - missed_min / scheduled_min)
+        hours = scheduled_min / 60
+        if missed_min <= 0:
+            sentences.append(f"The {zone} was warm for all {hours:.0f} h of its opening hours.")
+        else:
+            sentences.append(
+                f"The {zone} was warm for {warm_pct:.0f} % of its {hours:.0f} h of opening hours; "
+                f"it was below its comfort temperature for {_span(timedelta(minutes=missed_min))} in all."
+            )
+    return sentences
+
+
 def savings(report: Mapping[str, Any], circuit: str, price_eur_per_kwh: float) -> list[str]:
     """Lamp hours against a dusk-to-dawn clock, and the energy and money that saves."""
     figures = report["lighting"][circuit]
@@ -206,6 +226,7 @@ def tell(report: Mapping[str, Any], price_eur_per_kwh: float = PRICE_EUR_PER_KWH
         sentences += lux_fallback(report, circuit, tz)
     sentences += leaks(report, tz)
     sentences += frost(report, tz)
+    sentences += comfort(report)
     for circuit in circuits:
         sentences += savings(report, circuit, price_eur_per_kwh)
     return sentences
