@@ -140,3 +140,35 @@ def _box_run(tmp_path: Path, world: str, box: Path | str, edit: Callable[[str], 
         yield run
     finally:
         sim.close()
+
+
+def inlet_world(start: str, duration: str, extra: str, *, night_lph: float = 400.0, day_lph: float = 4500.0) -> str:
+    """A world for the example village inlet box: its cabinet, its valve and the village's use at the inlet meter."""
+    return f"""
+[site]
+start = "{start}"
+duration = "{duration}"
+seed = 31
+
+[[zones]]
+id = "cabinet"
+thermometers = ["cabinet-temp"]
+heater = "cabinet-heater"
+loss_w_per_k = 15.0
+capacity_kj_per_k = 1500.0
+initial_c = 8.0
+
+[water]
+valve = "inlet-valve"
+valve_closed_when = "energised"
+
+[[water.meters]]
+sensor = "inlet-meter"
+profile = "village"
+night_lph = {night_lph}
+night_variation_pct = 8.0
+night_distribution = "lognormal"
+day_lph = {day_lph}
+noise_pct = 10.0
+{extra}
+"""

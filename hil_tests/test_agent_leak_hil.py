@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from simbox import INLET, BoxRun, box_run, local
+from simbox import INLET, BoxRun, box_run, inlet_world, local
 
 from edge.technician.reports import ack_alarm, set_relay
 
@@ -179,36 +179,6 @@ def test_agent_leak_continuous_flow_alone_flags_a_leak_24_h_after_its_start(tmp_
     assert len(verdicts) >= 4 and all(v.data["note"] == "learning" for v in verdicts)
 
 
-def _inlet_world(start: str, duration: str, extra: str) -> str:
-    return f"""
-[site]
-start = "{start}"
-duration = "{duration}"
-seed = 31
-
-[[zones]]
-id = "cabinet"
-thermometers = ["cabinet-temp"]
-heater = "cabinet-heater"
-loss_w_per_k = 15.0
-capacity_kj_per_k = 1500.0
-initial_c = 8.0
-
-[water]
-valve = "inlet-valve"
-valve_closed_when = "energised"
-
-[[water.meters]]
-sensor = "inlet-meter"
-profile = "village"
-night_lph = 400.0
-night_variation_pct = 8.0
-night_distribution = "lognormal"
-day_lph = 4500.0
-noise_pct = 10.0
-{extra}
-"""
-
 
 def _burst(start: str, duration: str, rate_lph: float) -> str:
     return (f'[[water.bursts]]\nmeter = "inlet-meter"\nstart = "{start}"\nduration = "{duration}"\n'
@@ -238,7 +208,7 @@ def test_agent_leak_night_burst_closes_the_valve_only_inside_the_night_window(tm
     # night. Right after the window (05:00) the same burst, and the village's own morning and evening peaks
     # (well above 3000 L/h, below 12000), are not.
     bursts = _burst("2026-11-08T05:00", "2h", 6000.0) + _burst("2026-11-09T03:10", "8h", 6000.0)
-    with box_run(tmp_path, _inlet_world("2026-11-07T20:00", "2d", bursts), box=INLET, edit=_burst_only) as run:
+    with box_run(tmp_path, inlet_world("2026-11-07T20:00", "2d", bursts), box=INLET, edit=_burst_only) as run:
         run.run_until(local("2026-11-09T03:10"))
         assert _alarms(run, "leak-inlet") == [], "a flow between the thresholds raised an alarm outside the night"
         assert run.traces["inlet-valve"].switches() == []
@@ -254,7 +224,7 @@ def test_agent_leak_night_burst_closes_the_valve_only_inside_the_night_window(tm
 
 def test_agent_leak_burst_closes_the_valve_until_acknowledged(tmp_path: Path) -> None:
     burst = _burst("2026-11-08T14:00", "8h", 10000.0)  # by day: 10000 L/h on the day's use tops 12000 L/h
-    with box_run(tmp_path, _inlet_world("2026-11-08T08:00", "1d", burst), box=INLET, edit=_burst_only) as run:
+    with box_run(tmp_path, inlet_world("2026-11-08T08:00", "1d", burst), box=INLET, edit=_burst_only) as run:
         start = local("2026-11-08T14:00")
         run.run_until(start)
         assert run.traces["inlet-valve"].switches() == [], "valve closed before the burst"

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from simbox import INLET, box_run, local
+from simbox import INLET, box_run, inlet_world, local
 
 from drivers.sim.water import CISTERN_FILL_LPH, VILLAGE_SHAPE, MeterModel
 from drivers.sim.world_spec import WorldSpec
@@ -116,36 +116,6 @@ def test_agent_leak_running_cistern_present_from_installation_alarms_on_the_thir
     assert watch["mode"] == "alarm" and ("intermittent" in watch["reason"] or "night use" in watch["reason"]), watch
 
 
-def _inlet_world(start: str, duration: str, extra: str) -> str:
-    return f"""
-[site]
-start = "{start}"
-duration = "{duration}"
-seed = 31
-
-[[zones]]
-id = "cabinet"
-thermometers = ["cabinet-temp"]
-heater = "cabinet-heater"
-loss_w_per_k = 15.0
-capacity_kj_per_k = 1500.0
-initial_c = 8.0
-
-[water]
-valve = "inlet-valve"
-valve_closed_when = "energised"
-
-[[water.meters]]
-sensor = "inlet-meter"
-profile = "village"
-night_lph = {INLET_NIGHT_LPH}
-night_variation_pct = 8.0
-night_distribution = "lognormal"
-day_lph = {INLET_DAY_LPH}
-noise_pct = 10.0
-{extra}
-"""
-
 
 INLET_NIGHT_LPH = 400.0
 INLET_DAY_LPH = 1500.0
@@ -171,7 +141,8 @@ def test_agent_leak_daytime_burst_on_an_inlet_is_flagged_within_the_hour_and_a_f
              f'[[water.bursts]]\nmeter = "inlet-meter"\nstart = "2026-03-06T14:00"\nduration = "12h"\n'
              f"rate_lph = {burst_lph}\n")
     start = local("2026-03-06T14:00")
-    with box_run(tmp_path, _inlet_world("2026-03-02T00:00", "5d", extra), box=INLET, edit=_as_inlet) as run:
+    world = inlet_world("2026-03-02T00:00", "5d", extra, night_lph=INLET_NIGHT_LPH, day_lph=INLET_DAY_LPH)
+    with box_run(tmp_path, world, box=INLET, edit=_as_inlet) as run:
         run.run_until(start)
         before = run.events(kind="alarm", source="leak-inlet")
         assert before == [], [a.reason for a in before]
@@ -190,7 +161,7 @@ def test_agent_leak_inlet_reed_switch_stops_a_fault_within_6_h_and_status_says_b
     # village draws ~1.5 m3/h, a 10 L step every ~25 s, so the last step is within the minute before 20:00.
     stop = local("2026-03-02T20:00")
     fault = '[[faults]]\nsensor = "inlet-meter"\nkind = "stuck"\nstart = "2026-03-02T20:00"\nduration = "12h"\n'
-    world = _inlet_world("2026-03-02T08:00", "2d", "") + fault
+    world = inlet_world("2026-03-02T08:00", "2d", "", night_lph=INLET_NIGHT_LPH, day_lph=INLET_DAY_LPH) + fault
     with box_run(tmp_path, world, box=INLET, edit=_as_inlet) as run:
         run.run_until(stop + INLET_SILENT_AFTER - 2 * SAMPLE)
         assert run.events(kind="fault", source="leak-inlet") == [], "silent too early"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -27,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from agent_processes import stop_and_clean
 
 from edge.cli import main
 
@@ -71,15 +71,7 @@ class Box:
         return (self.logs / f"agent-{self.processes.index(process)}.log").read_text(encoding="utf-8")
 
     def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-        shm = Path("/dev/shm")
-        for tree in shm.glob("hameau-w1-*") if shm.is_dir() else ():
-            if (tree / self.rom_id).is_symlink() or (tree / "w1_bus_master1" / self.rom_id).is_dir():
-                shutil.rmtree(tree, ignore_errors=True)
+        stop_and_clean(self.processes, self.tmpdir, self.rom_id)
 
 
 @pytest.fixture

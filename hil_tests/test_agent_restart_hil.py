@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_processes import stop_and_clean
 
 from drivers.sim.clock import SimClock
 from edge.cli import main
@@ -82,16 +82,7 @@ class Agents:
         return process
 
     def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
-        # A killed agent cannot remove its simulated parts' folders: remove its own, and only those.
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-        shm = Path("/dev/shm")
-        for tree in shm.glob("hameau-w1-*") if shm.is_dir() else ():
-            if (tree / self.rom_id).is_symlink() or (tree / "w1_bus_master1" / self.rom_id).is_dir():
-                shutil.rmtree(tree, ignore_errors=True)
+        stop_and_clean(self.processes, self.tmpdir, self.rom_id)
 
 
 @pytest.fixture

@@ -24,6 +24,12 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "village-hall.to
         (["alarms", "ack", "0"], "alarms are numbered from 1"),
         (["alarms", "ack", "-1"], "alarms are numbered from 1"),
         (["alarms", "ack", "4x"], "'4x' is not an alarm number"),
+        (["hydrant", "leak-inlet", "--for", "59s"], "shorter than the minute"),
+        (["hydrant", "leak-inlet", "--for", "7d1m"], "longer than the 7 days"),
+        (["hydrant", "leak-inlet", "--for", "soon"], "is not a duration"),
+        (["hydrant", "leak-inlet", "now"], "invalid choice: 'now'"),
+        (["valve", "open", "leak-inlet"], "invalid choice: 'open'"),
+        (["valve", "confirm"], "the following arguments are required: WATCH"),
     ],
 )
 def test_technician_input_out_of_range_is_one_line_and_exit_2(

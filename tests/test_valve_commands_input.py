@@ -21,28 +21,6 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    ("argv", "said"),
-    [
-        (["hydrant", "leak-inlet", "--for", "59s"], "shorter than the minute"),
-        (["hydrant", "leak-inlet", "--for", "7d1m"], "longer than the 7 days"),
-        (["hydrant", "leak-inlet", "--for", "soon"], "is not a duration"),
-        (["hydrant", "leak-inlet", "now"], "invalid choice: 'now'"),
-        (["valve", "open", "leak-inlet"], "invalid choice: 'open'"),
-        (["valve", "confirm"], "the following arguments are required: WATCH"),
-    ],
-)
-def test_valve_commands_input_out_of_range_is_one_line_and_exit_2(
-    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as stopped:
-        main([*argv, "--config", str(EXAMPLE)])
-    err = capsys.readouterr().err
-    assert stopped.value.code == 2
-    assert said in err and "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("hameau-edge ")
-
-
 def test_valve_commands_input_unknown_watch_and_nothing_to_confirm(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
