@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from broker import Broker, BrokerPki, require_mosquitto, unavailable_reason
 
 from drivers.modbus import ModbusRtuBus
 from drivers.sim.clock import SimClock
@@ -56,3 +57,24 @@ def rs485(line: SimModbusSlave) -> Iterator[ModbusRtuBus]:
     bus = ModbusRtuBus(line.path, timeout_s=0.2, retries=2)
     yield bus
     bus.close()
+
+
+@pytest.fixture(scope="session")
+def broker_pki() -> Iterator[BrokerPki]:
+    """Throwaway CA + server certificates for the test brokers (one set per session, removed after)."""
+    require_mosquitto()
+    pki = BrokerPki.create()
+    yield pki
+    pki.remove()
+
+
+@pytest.fixture
+def broker(broker_pki: BrokerPki) -> Iterator[Broker]:
+    """A real Mosquitto on a free loopback TLS port, production ACL + passwords (hil_tests/broker.py)."""
+    if unavailable_reason() is not None:
+        require_mosquitto()
+    running = Broker(broker_pki)
+    try:
+        yield running.start()
+    finally:
+        running.close()

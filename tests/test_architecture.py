@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import sys
 from collections.abc import Iterator
 from dataclasses import is_dataclass
 from pathlib import Path
@@ -169,3 +170,18 @@ def test_architecture_overrides_are_judged_in_one_module() -> None:
     """Whether an override holds or is over is decided by the overrides module alone."""
     judges = sorted(n for n, p in MODULES.items() if n.startswith("edge.") and _compares_until(p))
     assert judges == ["edge.controllers.overrides"]
+
+
+def _foreign_imports(name: str, path: Path) -> list[str]:
+    """What `name` imports beyond the standard library and the protocol's own modules."""
+    return sorted(
+        i for i in _imports(name, path)
+        if i.split(".")[0] not in sys.stdlib_module_names and i != "fleet" and not i.startswith("fleet.protocol")
+    )
+
+
+def test_architecture_protocol_imports_only_the_standard_library() -> None:
+    """The box imports fleet.protocol and never installs the fleet's extras: stdlib only, no edge/drivers/paho."""
+    protocol = {n: p for n, p in MODULES.items() if n in ("fleet", "fleet.protocol") or n.startswith("fleet.protocol_")}
+    assert {"fleet", "fleet.protocol"} < set(protocol)  # the package's __init__ loads with it, on the box too
+    assert {n: _foreign_imports(n, p) for n, p in protocol.items()} == {n: [] for n in protocol}

@@ -14,9 +14,11 @@ class SimClock:
     `now()` gives the matching wall time: `epoch` plus the simulated seconds.
     """
 
-    def __init__(self, start_s: float = 0.0, *, epoch: datetime = EPOCH) -> None:
+    def __init__(self, start_s: float = 0.0, *, epoch: datetime = EPOCH, boot_id: str = "sim-boot-1") -> None:
         if epoch.tzinfo is None:
             raise ValueError("epoch must be timezone-aware")
+        self._boot_id = boot_id
+        self._synced = True
         self._now_s = start_s
         self._epoch = epoch
         self._lock = threading.Lock()
@@ -51,5 +53,17 @@ class SimClock:
         with self._lock:
             target_s = (when - self._epoch).total_seconds()
             self._now_s = max(self._now_s, target_s)
+
+    def synced(self) -> bool:
+        """Whether the simulated box's wall time counts as synchronised (True unless set otherwise)."""
+        return self._synced
+
+    def set_synced(self, synced: bool) -> None:
+        """Say whether the wall time is synchronised."""
+        self._synced = synced
+
+    def boot_id(self) -> str:
+        """The simulated boot's id."""
+        return self._boot_id
 
     __call__ = monotonic

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.config.buses import BusConfig
+from edge.config.link import LinkConfig
 from edge.config.model import AgentConfig, DeviceConfig, SensorConfig, SimulationConfig
 from edge.controllers.heating.config import HeatingConfig
 from edge.controllers.leak.config import LeakConfig
@@ -30,6 +31,7 @@ class BoxConfig:
     leak: tuple[LeakConfig, ...] = ()
     heating: tuple[HeatingConfig, ...] = ()
     parts: Registry = REGISTRY
+    link: LinkConfig | None = None
 
     def bus(self, bus_id: str) -> BusConfig:
         """The bus of a given id."""

@@ -9,6 +9,7 @@ from typing import Any
 from edge.config.box import BoxConfig
 from edge.config.buses import BusConfig, parse_buses
 from edge.config.checks import check_claims, check_ids, check_relay_owners
+from edge.config.link import parse_link
 from edge.config.model import AgentConfig, DeviceConfig, SensorConfig, SimulationConfig
 from edge.config.reader import (
     ConfigError,
@@ -28,7 +29,7 @@ from edge.parts.part import Registry
 from edge.parts.registry import REGISTRY
 from edge.parts.relay.config import RelayConfig
 
-__all__ = ["ConfigError", "load_config", "parse_config"]
+__all__ = ["ConfigError", "build_config", "load_config", "parse_config"]
 
 
 def load_config(path: str | Path, *, parts: Registry = REGISTRY) -> BoxConfig:
@@ -44,6 +45,11 @@ def parse_config(text: str, path: Path, *, parts: Registry = REGISTRY) -> BoxCon
     return _build(parse_toml(text, problems), path, problems, parts)
 
 
+def build_config(raw: dict[str, Any], path: Path, *, parts: Registry = REGISTRY) -> BoxConfig:
+    """Validate tables already read (a fleet config merged with the local file), naming `path` in errors."""
+    return _build(raw, path, Problems(str(path)), parts)
+
+
 def _build(raw: dict[str, Any], path: Path, problems: Problems, parts: Registry) -> BoxConfig:
     top = Table(raw, "", problems)
     device = _device(top.table("device", required=True))
@@ -52,6 +58,9 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems, parts: Registry)
     broken = {name for name in (buses_table.raw if buses_table else {}) if name not in buses}  # reported there
     simulation = _simulation(top.table("simulation"))
     agent = _agent(top.table("agent"), path)
+    link = parse_link(top.table("link"), path, device.id if device is not None else None)
+    if link is not None and link.outbox_budget_mb > agent.db_budget_mb:
+        problems.add("link.outbox_budget_mb", f"must be at most agent.db_budget_mb ({agent.db_budget_mb:g} MB): the outbox lives in the database")
     unusable: set[str] = set()  # parts refused for their own mistakes: naming them is no second mistake
     sensors = [(i, s) for i, t in top.tables("sensors") if (s := _part(t, buses, parts, "sensor", unusable, broken)) is not None]
     actuators = [
@@ -78,6 +87,7 @@ def _build(raw: dict[str, Any], path: Path, problems: Problems, parts: Registry)
         agent,
         **{section: tuple(c for _, c in items) for section, items in controllers.items()},
         parts=parts,
+        link=link,
     )
 
 

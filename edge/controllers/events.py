@@ -19,6 +19,9 @@ EVENT_KINDS: frozenset[str] = frozenset({
     "interlock",       # a safety rule overrode a wish (frost protection, burst valve)
     "agent",           # agent start, stop, restart
     "job",             # a calendar job ran, with what it found (a night's verdict, the store's upkeep)
+    "command",         # a command from the fleet and what became of it
+    "config",          # a config from the fleet applied, rejected or rolled back
+    "link",            # the link to the fleet: a loop restart, a rejected message, a failure
 })
 
 

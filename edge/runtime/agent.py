@@ -6,7 +6,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from importlib.metadata import version
 from typing import Any
@@ -87,6 +87,8 @@ class Agent:
         self._stopped: dict[str, Any] | None = None  # when and by what a clean stop came, as the status shows it
         self._tz = ZoneInfo(config.device.timezone)
         self._version = version("hameau")
+        #: What the fleet asks (edge/link/remote.py), taken at each tick; its events are recorded like ours.
+        self.remote: Callable[[datetime], list[Event]] | None = None
 
     def start(self) -> None:
         """Claim the relays, restore what survived the last run, and decide for now at once."""
@@ -159,6 +161,8 @@ class Agent:
             events += self.containment.run(controller, DECIDE, decide, now, state=state, overrides=mine)
         self.calendar.run_pending(now)
         events += self.bank.check_feedback(now)
+        if self.remote is not None:
+            events += self._from_remote(now)
         if self._overrides:
             self._expire_overrides(now)
         if events:
@@ -166,6 +170,14 @@ class Agent:
         critical = any(e.kind in CRITICAL_EVENTS for e in events)
         if critical or monotonic_s - self._last_flush_s >= self.config.agent.commit_interval_s:
             self.flush(now, monotonic_s, critical=critical)
+
+    def _from_remote(self, now: datetime) -> list[Event]:
+        assert self.remote is not None
+        try:
+            return self.remote(now)
+        except Exception as error:  # the fleet's requests never stop the loop
+            log.exception("remote requests failed")
+            return [Event("link", "link", f"{type(error).__name__}: {error}", now, {"what": "link_fault"})]
 
     def _apply(self, controller: Controller[Any], decision: Decision[Any], now: datetime) -> list[Event]:
         assert self.bank is not None

@@ -9,6 +9,7 @@ from types import FrameType
 
 from edge.config.box import BoxConfig
 from edge.hardware.buses import open_hardware
+from edge.link.runner import run_linked
 from edge.runtime.agent import Agent
 from edge.runtime.calendar import ScheduleCalendar
 from edge.runtime.clock import SystemClock
@@ -22,6 +23,8 @@ def run_agent(config: BoxConfig, stop: threading.Event | None = None) -> int:
     """Run on the real buses until SIGTERM/SIGINT (or `stop`), then stop cleanly: relays to their safe states."""
     stop = stop or stop_on_signals()
     clock = SystemClock()
+    if config.link is not None:
+        return run_linked(config, clock, stop, open_hardware)
     # The keeper opens the database at start (moving a broken one aside) and never fails the loop.
     store = StoreKeeper(config.agent, now=clock.now, monotonic=clock.monotonic)
     with open_hardware(config) as hardware:

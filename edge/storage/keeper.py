@@ -56,8 +56,8 @@ class StoreKeeper(Recovery):
         if newer:
             log.warning("store: %s", newer)
             self._record(Event("agent", "store", newer, now, {"restored_from": str(self.safety.path)}))
-            if self.fault is None and self.db is not None:
-                self._write_back(now)
+            if self.fault is None and self.db is not None:  # a full disk here is a fault like any other
+                self._guard("writing back", lambda: self._write_back(now))
         elif copy is None and self.mirror.states:
             log.info("store: %s", why)
 
@@ -85,6 +85,7 @@ class StoreKeeper(Recovery):
                 self._check_file()
                 self._stamp_generation()
                 self.db.commit()
+                self.keep_outbox_budget(now)
             except Exception as exc:  # noqa: BLE001
                 self._handle(exc, "committing", now)
         elif self.fault is not None and self._monotonic() >= self._retry_at_s:
@@ -258,4 +259,5 @@ class StoreKeeper(Recovery):
         ))
         if done is not None:
             self._count_thinned(done.thinned)
+            self._guard("upkeep", lambda: self.keep_outbox_budget(now, force=True))
         return done

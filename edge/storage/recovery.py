@@ -28,10 +28,13 @@ from edge.storage.faults import (
     classify,
 )
 from edge.storage.keeping import Mirror
+from edge.storage.outbox_rows import StampSource, stamp_source
+from edge.storage.outbox_thin import THIN_DOWN_TO as OUTBOX_THIN_DOWN_TO
+from edge.storage.outbox_thin import OutboxBudget, outbox_bytes, thin_outbox
 from edge.storage.pending import Pending
 from edge.storage.place import move_aside, runtime_status_path, safety_copy_path
 from edge.storage.safety import SafetyCopy
-from edge.storage.schema import event_row, to_json
+from edge.storage.schema import event_row, to_epoch, to_json
 from edge.storage.store import BUSY_TIMEOUT_MS, OnConnect, Store
 from edge.storage.upkeep import THIN_ABOVE, THIN_DOWN_TO, retain, thin_to
 
@@ -54,12 +57,16 @@ class Recovery:
         monotonic: Callable[[], float],
         on_connect: OnConnect | None = None,
         store: Store | None = None,
+        stamp: StampSource | None = None,
+        outbox_budget_bytes: int | None = None,
     ) -> None:
         self.settings = settings
         self.path = store.path if store is not None else settings.db_path
         self._now, self._monotonic, self._on_connect = now, monotonic, on_connect
+        self._stamp = stamp if stamp is not None else stamp_source(monotonic)
         self.budget_bytes = round(settings.db_budget_mb * 1e6)
-        self.buffer = Pending(settings.buffer_max_readings, settings.buffer_max_events, STORE_EVENTS)
+        self.outbox = OutboxBudget(outbox_budget_bytes, self.budget_bytes)
+        self.buffer = Pending(settings.buffer_max_readings, settings.buffer_max_events, STORE_EVENTS, self._stamp)
         self.db: Store | None = None
         if store is not None:
             self.buffer.keep_first(store.buffer.keep_kinds)
@@ -141,7 +148,7 @@ class Recovery:
     def _guard_quietly(call: Callable[[], Any]) -> None:
         try:
             call()
-        except Exception:  # noqa: BLE001 - the fault is already being handled
+        except Exception:  # noqa: BLE001, S110 - the fault is already being handled
             pass
 
     def _open(self, now: datetime, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> bool:
@@ -149,7 +156,7 @@ class Recovery:
         try:
             store = Store(self.path, commit_interval_s=self.settings.commit_interval_s, monotonic=self._monotonic,
                           buffer=self.buffer, budget_bytes=self.budget_bytes, busy_timeout_ms=busy_timeout_ms,
-                          on_connect=self._on_connect)
+                          on_connect=self._on_connect, stamp=self._stamp)
         except Exception as exc:  # noqa: BLE001
             fault = classify(exc, "opening")
             if fault.kind == CORRUPT:
@@ -180,7 +187,8 @@ class Recovery:
         }))
         try:
             self.db = Store(self.path, commit_interval_s=self.settings.commit_interval_s, monotonic=self._monotonic,
-                            buffer=self.buffer, budget_bytes=self.budget_bytes, on_connect=self._on_connect)
+                            buffer=self.buffer, budget_bytes=self.budget_bytes, on_connect=self._on_connect,
+                            stamp=self._stamp)
             if self._started:  # at start, the safety copy is merged in next
                 self._write_back(now)
         except Exception as exc:  # noqa: BLE001 - a fresh file that fails too is not moved aside again
@@ -255,10 +263,25 @@ class Recovery:
         cap_bytes = file_cap_bytes(self.budget_bytes, stats[2])
         if stats.used_bytes >= THIN_ABOVE * cap_bytes:
             self._count_thinned(thin_to(self.db, THIN_DOWN_TO * cap_bytes, now, self._tz))
+            self.keep_outbox_budget(now, force=True)
         elif not self._thinned_this_fault:
             self._thinned_this_fault = True
             s = self.settings
             self._count_thinned(retain(self.db, now, self._tz, s.keep_readings_days, s.keep_hourly_days))
+
+    def keep_outbox_budget(self, now: datetime, *, force: bool = False) -> None:
+        """Thin the outbox if it is over its budget (checked every `check_interval_s` unless forced); raises
+        the store's errors like any write."""
+        db = self.db
+        if db is None or not (force or self.outbox.due(self._monotonic())):
+            return
+        budget = self.outbox.budget_bytes
+        if outbox_bytes(db.conn) <= budget:
+            return
+        target = OUTBOX_THIN_DOWN_TO * budget
+        removed = thin_outbox(lambda: db.transaction(with_pending=False), db.conn, target, db.stamp(), to_epoch(now))
+        self.outbox.thinned.update(removed)
+        self._count_thinned({f"outbox {lane} records removed": n for lane, n in removed.items() if n})
 
     def _count_thinned(self, counts: Mapping[str, int]) -> None:
         for what, n in counts.items():

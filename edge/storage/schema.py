@@ -12,7 +12,7 @@ from typing import Any
 from edge.controllers.events import Event
 
 #: The schema version this code writes; a file with a higher version was written by a newer Hameau.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Version 1: readings, events, latched alarms, overrides, controller state, the agent's status snapshot.
 SCHEMA_V1: tuple[str, ...] = (
@@ -80,6 +80,39 @@ SCHEMA_V2: tuple[str, ...] = tuple(
     for table in ("readings_hourly", "readings_daily")
 )
 
+#: Version 3: the outbox (records waiting for the fleet's ack, per lane: 0 event, 1 total, 2 raw), each lane's
+#: sequence numbers, the clock offsets learned per boot (wall = mono + offset), the commands already seen.
+SCHEMA_V3: tuple[str, ...] = (
+    """CREATE TABLE outbox (
+        lane INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        boot TEXT NOT NULL,
+        mono_s REAL NOT NULL,
+        wall_s REAL NOT NULL,
+        synced INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (lane, seq)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE outbox_lanes (
+        lane INTEGER PRIMARY KEY,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        acked_seq INTEGER NOT NULL DEFAULT 0,
+        thinned INTEGER NOT NULL DEFAULT 0
+    )""",
+    "INSERT INTO outbox_lanes (lane) VALUES (0), (1), (2)",
+    """CREATE TABLE clock_offsets (
+        boot TEXT PRIMARY KEY,
+        offset_s REAL NOT NULL,
+        learned_wall_s REAL NOT NULL
+    )""",
+    """CREATE TABLE commands_seen (
+        id TEXT PRIMARY KEY,
+        at_s REAL NOT NULL,
+        status TEXT NOT NULL
+    )""",
+)
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -95,7 +128,12 @@ def _create_v2(conn: sqlite3.Connection) -> None:
 
 #: Target version -> the step that brings a file at the version just below up to it.
 #: Add a step here (and bump SCHEMA_VERSION) when the schema changes; never edit a published step.
-MIGRATIONS: Mapping[int, Migration] = {1: _create_v1, 2: _create_v2}
+def _create_v3(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V3:
+        conn.execute(statement)
+
+
+MIGRATIONS: Mapping[int, Migration] = {1: _create_v1, 2: _create_v2, 3: _create_v3}
 
 
 class NewerSchemaError(RuntimeError):

@@ -3,6 +3,8 @@
 Readings, ordinary events, controller state and the status snapshot wait in a bounded memory buffer
 (edge/storage/pending.py) and are written in one short transaction every `commit_interval_s` (few SD-card
 writes); alarms, acknowledgements and overrides are committed at once (and take the pending rows with them).
+Every reading and event written is copied, in its transaction, into the outbox with its lane's next sequence
+number (edge/storage/outbox_rows.py), stamped by `stamp` (boot, monotonic s, clock synced) when it was made.
 The file is in WAL mode so a technician's command can read and write it while the agent runs, with
 `synchronous = FULL`: every commit is on the card (one fdatasync of the log) before it returns, so a power
 cut keeps it. An error leaves the buffer as it was and is raised as SQLite gave it (edge/storage/faults.py
@@ -15,15 +17,15 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from drivers.reading import Reading
 from edge.controllers.events import Event
 from edge.controllers.overrides import Override
 from edge.storage.budget import CHUNK_ROWS, PageStats, apply_budget
-from edge.storage.pending import EVENT_INSERT, Pending
+from edge.storage.outbox_rows import StampSource, stamp_source
+from edge.storage.pending import Pending, insert_event
 from edge.storage.place import DbFileWatch
 from edge.storage.reads import StoreReads
 from edge.storage.schema import (
@@ -39,7 +41,6 @@ from edge.storage.schema import (
 __all__ = ["Alarm", "PageStats", "Store", "from_epoch", "to_epoch"]
 
 BUSY_TIMEOUT_MS = 5000
-_READING_INSERT = "INSERT INTO readings (ts, sensor, name, value) VALUES (?, ?, ?, ?)"
 #: A connection's hook (the simulation's storage faults set SQLite pragmas through it).
 OnConnect = Callable[[sqlite3.Connection], None]
 
@@ -57,6 +58,7 @@ class Store(StoreReads):
         budget_bytes: int | None = None,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
         on_connect: OnConnect | None = None,
+        stamp: StampSource | None = None,
     ) -> None:
         if commit_interval_s <= 0:
             raise ValueError(f"commit_interval_s must be positive, got {commit_interval_s}")
@@ -65,6 +67,10 @@ class Store(StoreReads):
         self.commit_count = 0
         self.buffer = buffer if buffer is not None else Pending()
         self._monotonic = monotonic
+        #: (boot, monotonic s, synced) of each record copied into the outbox (default: monotonic's clock).
+        self.stamp = stamp if stamp is not None else stamp_source(monotonic)
+        if self.buffer.stamp is None:
+            self.buffer.stamp = self.stamp
         #: The most readings, and events, one transaction writes (a budget's log share sets them lower).
         self.chunk_readings, self.chunk_events = CHUNK_ROWS, CHUNK_ROWS
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +104,7 @@ class Store(StoreReads):
             raise RuntimeError(f"store {self.path} is closed")
         return self._conn
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -166,14 +172,13 @@ class Store(StoreReads):
         buffer, chunk = self.buffer, self.chunk_readings
         while len(buffer.readings) > chunk:
             with self.transaction(with_pending=False) as conn:
-                conn.executemany(_READING_INSERT, islice(buffer.readings, chunk))
-            for _ in range(chunk):
-                buffer.readings.popleft()
+                buffer.write_readings(conn, chunk)
+            buffer.forget_readings(chunk)
         while buffer.event_count > self.chunk_events:
             rows = buffer.take_events(self.chunk_events)
             try:
                 with self.transaction(with_pending=False) as conn:
-                    conn.executemany(EVENT_INSERT, rows)
+                    buffer.write_events(conn, rows)
             except BaseException:
                 buffer.put_back(rows)
                 raise
@@ -256,7 +261,7 @@ class Store(StoreReads):
     def add_event_now(self, event: Event) -> None:
         """Record an event and commit at once (with anything pending)."""
         with self.transaction() as conn:
-            conn.execute(EVENT_INSERT, event_row(event))
+            insert_event(conn, event_row(event), self.stamp())
 
     def raise_alarm(
         self, key: str, kind: str, source: str, reason: str, evidence: Mapping[str, Any], at: datetime
@@ -306,7 +311,7 @@ class Store(StoreReads):
                 "alarm_acked", by, f"alarm {alarm_id} ({alarm.kind} from {alarm.source}) acknowledged by {by}", at,
                 {"alarm_id": alarm_id, "key": alarm.key, "alarm_kind": alarm.kind},
             )
-            conn.execute(EVENT_INSERT, event_row(event))
+            insert_event(conn, event_row(event), self.stamp())
         return self.alarm(alarm_id)
 
     def set_override(self, override: Override) -> None:
@@ -325,7 +330,7 @@ class Store(StoreReads):
                 (override.relay, int(override.on), to_epoch(override.until), to_epoch(override.set_at),
                  override.by, override.reason),
             )
-            conn.execute(EVENT_INSERT, event_row(event))
+            insert_event(conn, event_row(event), self.stamp())
 
     def clear_override(self, relay: str, at: datetime, by: str) -> Override | None:
         """Remove a relay's override (back to automatic) with an "override" event, at once; the removed one."""
@@ -339,7 +344,7 @@ class Store(StoreReads):
         )
         with self.transaction() as conn:
             conn.execute("DELETE FROM overrides WHERE relay = ?", (relay,))
-            conn.execute(EVENT_INSERT, event_row(event))
+            insert_event(conn, event_row(event), self.stamp())
         return removed
 
     def restore(
@@ -378,5 +383,5 @@ class Store(StoreReads):
                     "set_at = excluded.set_at, by = excluded.by, reason = excluded.reason",
                     (o.relay, int(o.on), to_epoch(o.until), to_epoch(o.set_at), o.by, o.reason),
                 )
-            conn.execute(EVENT_INSERT, event_row(event))
+            insert_event(conn, event_row(event), self.stamp())
         return written

@@ -7,7 +7,8 @@ oldest data is thinned down to 80 %, in this order: raw readings folded into hou
 (not the last day's), hourly into daily (not the last week's), the oldest daily aggregates removed, then
 the oldest ordinary events (decisions, fallbacks, jobs; never alarms, acknowledgements, overrides,
 interlocks, faults or agent events); if that is not enough, again keeping only the last hour of raw
-readings and the last day of hourly ones. Every row folded or removed is counted. Then the write-ahead log is folded back.
+readings and the last day of hourly ones. Before that second pass, the outbox (which shares the budget) is
+thinned by what is still missing (edge/storage/outbox_thin.py). Every row folded or removed is counted. Then the write-ahead log is folded back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.storage.budget import file_cap_bytes
+from edge.storage.outbox_thin import outbox_bytes, thin_outbox
 from edge.storage.schema import from_epoch, to_epoch
 from edge.storage.store import Store
 
@@ -173,7 +175,25 @@ def thin_to(store: Store, target_bytes: float, now: datetime, tz: ZoneInfo) -> d
         while store.page_stats().used_bytes > target_bytes:
             if not _thin_step(store, now, tz, thinning, KEPT_KINDS, floors):
                 break
+        if floors is FLOORS[0]:
+            _outbox_gives_up(store, target_bytes, now, thinning)
     return dict(thinning.counts)
+
+
+def _outbox_gives_up(store: Store, target_bytes: float, now: datetime, thinning: Thinning) -> None:
+    """The outbox shares the budget: it is thinned by what is still missing (its size is an estimate: a few
+    rounds at most)."""
+    for _ in range(3):
+        over = store.page_stats().used_bytes - target_bytes
+        if over <= 0:
+            return
+        target = max(0.0, outbox_bytes(store.conn) - over)
+        removed = thin_outbox(lambda: store.transaction(with_pending=False), store.conn, target, store.stamp(),
+                              to_epoch(now))
+        if not any(removed.values()):
+            return
+        for lane, n in removed.items():
+            thinning.add(f"outbox {lane} records removed", n)
 
 
 def retain(
@@ -196,9 +216,9 @@ def daily_upkeep(
     stats = store.page_stats()
     cap = file_cap_bytes(budget_bytes, stats[2])
     thinned = thin_to(store, THIN_DOWN_TO * cap, now, tz) if stats.used_bytes > THIN_ABOVE * cap else {}
+    store.conn.execute("PRAGMA optimize")  # first: what it writes (new statistics) is folded back too
     before = _wal_bytes(store.path)
     busy, _, _ = store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    store.conn.execute("PRAGMA optimize")
     return Upkeep(
         removed, kept_since, hourly, thinned, store.page_stats().used_bytes, cap,
         before, _wal_bytes(store.path), bool(busy),

@@ -1,0 +1,1 @@
+"""The box's link to the fleet: outbox, MQTT client over TLS, and the service loop that joins them."""

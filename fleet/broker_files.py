@@ -1,0 +1,295 @@
+"""The fleet's Mosquitto files: mosquitto.conf, the ACL file and password-file lines (stdlib + protocol).
+
+One TLS listener and nothing else (no plaintext listener, no anonymous login); every listener
+option is written after its `listener` line (one written before it would configure a default
+plaintext listener on 1883 instead). The ACL gives the fleet user the whole fleet and each
+device, by `pattern`, only its own topics. Passwords use Mosquitto 2.0's own `$7$` format
+(PBKDF2-SHA512), so `mosquitto_passwd` and this module read each other's lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fleet.protocol import MAX_PAYLOAD_BYTES
+
+#: The fleet controller's MQTT user; the dot keeps it out of the device-id alphabet (protocol.py).
+FLEET_USER = "fleet.hameau"
+#: The MQTT 5 shared-subscription group of the fleet's ingest processes.
+SHARE_GROUP = "hameau-fleet"
+TOPIC_ROOT = "hameau/v1"
+#: Largest wire payload the protocol ever sends.
+PAYLOAD_LIMIT_BYTES = MAX_PAYLOAD_BYTES
+#: The broker accepts a little more than the protocol sends (the fleet refuses the excess itself,
+#: with a reason): a PUBLISH over message_size_limit gets PUBACK 0x95, which paho takes for a
+#: malformed packet and retries forever.
+MESSAGE_SIZE_LIMIT_BYTES = PAYLOAD_LIMIT_BYTES + 4 * 1024
+#: Whole packets: payload + topic (< 100 bytes) + properties; bounds what a client can make the
+#: broker reserve by declaring a huge packet.
+MAX_PACKET_BYTES = MESSAGE_SIZE_LIMIT_BYTES + 12 * 1024
+#: A device keeps at most 8 batches in flight (edge/link/outbox.py window) plus its status: twice
+#: that per device may wait in the fleet's queue; anything dropped beyond is resent from the outbox.
+QUEUED_PER_DEVICE = 16
+MIN_QUEUED_MESSAGES = 1000
+MAX_QUEUED_BYTES = 512 * 1024 * 1024
+PBKDF2_ITERATIONS = 101  # mosquitto_passwd 2.0's default
+SALT_BYTES = 12
+HASH_BYTES = 64
+USER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class BrokerFilesError(ValueError):
+    """A broker setting, user name, password or password-file line that cannot be used; says why."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__(f"{what}: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """What mosquitto.conf says: the TLS listener, the auth files, limits, persistence and logs."""
+
+    port: int
+    cafile: str
+    certfile: str
+    keyfile: str
+    password_file: str
+    acl_file: str
+    bind_address: str | None = None
+    devices_expected: int = 1000
+    persistence_dir: str | None = None
+    autosave_interval_s: int = 60
+    log_file: str | None = None
+    log_types: tuple[str, ...] = ("error", "warning", "notice", "information")
+    run_as_user: str | None = None
+    sys_interval_s: int = 10
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise BrokerFilesError("port", f"{self.port} is not a TCP port (1..65535)")
+        for name in ("cafile", "certfile", "keyfile", "password_file", "acl_file"):
+            _check_text(name, getattr(self, name), required=True)
+        for name in ("bind_address", "persistence_dir", "log_file", "run_as_user"):
+            _check_text(name, getattr(self, name), required=False)
+        if self.devices_expected < 1:
+            raise BrokerFilesError("devices_expected", f"{self.devices_expected} must be at least 1")
+        if self.autosave_interval_s < 1 or self.sys_interval_s < 1:
+            raise BrokerFilesError("intervals", "autosave_interval_s and sys_interval_s must be at least 1 s")
+        known = {"error", "warning", "notice", "information", "subscribe", "unsubscribe", "websockets", "debug", "all"}
+        unknown = [t for t in self.log_types if t not in known]
+        if unknown or not self.log_types:
+            raise BrokerFilesError("log_types", f"{unknown or 'nothing'} is not a list of Mosquitto log types")
+
+    @property
+    def max_queued_messages(self) -> int:
+        """Messages queued per client (the fleet's subscription above all) before the broker drops."""
+        return max(MIN_QUEUED_MESSAGES, QUEUED_PER_DEVICE * self.devices_expected)
+
+
+def _check_text(name: str, value: str | None, *, required: bool) -> None:
+    if value is None and not required:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise BrokerFilesError(name, "must be a non-empty string")
+    if _UNSAFE.search(value) or value != value.strip():
+        raise BrokerFilesError(name, f"{value!r} has a control character or surrounding spaces")
+
+
+def mosquitto_conf(settings: BrokerSettings) -> str:
+    """The whole mosquitto.conf text for one fleet broker."""
+    s = settings
+    lines = [
+        "# Hameau fleet broker, generated by fleet/broker_files.py: edit the generator, not this file.",
+        "# One TLS listener, nothing in plaintext; general options first, listener options after",
+        "# their `listener` line (written before it they would open a plaintext listener on 1883).",
+        "per_listener_settings false",
+        "allow_anonymous false",
+        f"password_file {s.password_file}",
+        f"acl_file {s.acl_file}",
+        f"max_packet_size {MAX_PACKET_BYTES}",
+        f"message_size_limit {MESSAGE_SIZE_LIMIT_BYTES}",
+        f"max_queued_messages {s.max_queued_messages}",
+        f"max_queued_bytes {MAX_QUEUED_BYTES}",
+        "max_keepalive 300",
+        f"sys_interval {s.sys_interval_s}",
+    ]
+    if s.run_as_user is not None:
+        lines.append(f"user {s.run_as_user}")
+    if s.persistence_dir is not None:
+        lines += ["persistence true", f"persistence_location {s.persistence_dir.rstrip('/')}/",
+                  f"autosave_interval {s.autosave_interval_s}"]
+    else:
+        lines.append("persistence false")
+    lines.append(f"log_dest file {s.log_file}" if s.log_file is not None else "log_dest stderr")
+    lines += [f"log_type {t}" for t in s.log_types]
+    lines += ["log_timestamp true", "log_timestamp_format %Y-%m-%dT%H:%M:%S", "connection_messages true", ""]
+    listener = f"listener {s.port}" + (f" {s.bind_address}" if s.bind_address is not None else "")
+    lines += [
+        listener,
+        "protocol mqtt",
+        f"cafile {s.cafile}",
+        f"certfile {s.certfile}",
+        f"keyfile {s.keyfile}",
+        "require_certificate false",
+        "tls_version tlsv1.2",
+        "use_username_as_clientid true",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def acl_text(fleet_users: Sequence[str] = (FLEET_USER,)) -> str:
+    """The ACL file: fleet users read every up/status and command; a device only its own topics.
+
+    One user per fleet process: with `use_username_as_clientid`, two processes logged in as the
+    same user would take each other's connection in turn."""
+    if isinstance(fleet_users, str) or not fleet_users:
+        raise BrokerFilesError("fleet_users", "must be a non-empty list of user names")
+    for user in fleet_users:
+        check_user(user)
+        if "." not in user:
+            raise BrokerFilesError("fleet_users", f"{user!r} has no dot: a device id could equal it")
+    root = TOPIC_ROOT
+    lines = ["# Hameau fleet ACL, generated by fleet/broker_files.py. Anything not granted is refused.",
+             "# Fleet controller users (their $share/... subscriptions are checked on these topics)."]
+    for user in dict.fromkeys(fleet_users):
+        lines += [
+            f"user {user}",
+            f"topic read {root}/+/up",
+            f"topic read {root}/+/status",
+            f"topic write {root}/+/ack",
+            f"topic write {root}/+/config",
+            f"topic write {root}/+/cmd",
+            "",
+        ]
+    lines += [
+        "# Every device (user name = device id = client id): its own topics only.",
+        f"pattern write {root}/%u/up",
+        f"pattern write {root}/%u/status",
+        f"pattern read {root}/%u/ack",
+        f"pattern read {root}/%u/config",
+        f"pattern read {root}/%u/cmd",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def check_user(user: str) -> str:
+    """`user` if it can be an MQTT user in the password file (no ':', no wildcard, no space)."""
+    if not isinstance(user, str) or USER_PATTERN.fullmatch(user) is None:
+        raise BrokerFilesError("user", f"{user!r} must match {USER_PATTERN.pattern}")
+    return user
+
+
+def new_password() -> str:
+    """A fresh random password for a device (32 URL-safe characters, 192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def password_line(user: str, password: str, *, iterations: int = PBKDF2_ITERATIONS,
+                  salt: bytes | None = None) -> str:
+    """One password-file line, `user:$7$iterations$salt$hash`, as mosquitto_passwd 2.0 writes it."""
+    check_user(user)
+    if not isinstance(password, str) or not password:
+        raise BrokerFilesError("password", "must be a non-empty string")
+    if iterations < 1:
+        raise BrokerFilesError("iterations", f"{iterations} must be at least 1")
+    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations, HASH_BYTES)
+    return f"{user}:$7${iterations}${_b64(salt)}${_b64(digest)}"
+
+
+@dataclass(frozen=True)
+class PasswordEntry:
+    """A parsed `$7$` password-file line."""
+
+    user: str
+    iterations: int
+    salt: bytes
+    digest: bytes
+
+    def matches(self, password: str) -> bool:
+        """Whether `password` is this entry's password (constant-time comparison)."""
+        computed = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), self.salt, self.iterations,
+                                       len(self.digest))
+        return hmac.compare_digest(computed, self.digest)
+
+
+def parse_password_line(line: str) -> PasswordEntry:
+    """The entry of one `user:$7$...` line; BrokerFilesError says what is wrong with it."""
+    user, sep, hashed = line.strip().partition(":")
+    if not sep:
+        raise BrokerFilesError("password line", "no ':' between user and hash")
+    check_user(user)
+    parts = hashed.split("$")
+    if len(parts) != 5 or parts[0] != "" or parts[1] != "7":
+        raise BrokerFilesError("password line", f"user {user!r}: not Mosquitto's $7$ (PBKDF2-SHA512) format")
+    try:
+        iterations = int(parts[2])
+        salt = base64.b64decode(parts[3], validate=True)
+        digest = base64.b64decode(parts[4], validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise BrokerFilesError("password line", f"user {user!r}: {exc}") from None
+    if iterations < 1 or not salt or len(digest) != HASH_BYTES:
+        raise BrokerFilesError("password line", f"user {user!r}: bad iterations, salt or hash length")
+    return PasswordEntry(user, iterations, salt, digest)
+
+
+def password_matches(line: str, user: str, password: str) -> bool:
+    """Whether a password-file line is `user`'s and holds `password`."""
+    entry = parse_password_line(line)
+    return entry.user == user and entry.matches(password)
+
+
+def set_user(file_text: str, line: str) -> str:
+    """The password-file text with `line`'s user (re)set to `line`, other users' lines untouched."""
+    user = parse_password_line(line).user
+    kept = [x for x in file_text.splitlines() if x.strip() and x.partition(":")[0] != user]
+    return "\n".join([*kept, line]) + "\n"
+
+
+def remove_user(file_text: str, user: str) -> str:
+    """The password-file text without `user`'s line."""
+    check_user(user)
+    kept = [x for x in file_text.splitlines() if x.strip() and x.partition(":")[0] != user]
+    return "\n".join(kept) + "\n" if kept else ""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+
+#: Where the fleet server's files live (Debian's mosquitto package; images/fleet/README.md).
+PRODUCTION = BrokerSettings(
+    port=8883,
+    cafile="/etc/mosquitto/certs/hameau-ca.crt",
+    certfile="/etc/mosquitto/certs/hameau-server.crt",
+    keyfile="/etc/mosquitto/certs/hameau-server.key",
+    password_file="/etc/mosquitto/hameau/passwords",
+    acl_file="/etc/mosquitto/hameau/acl",
+    persistence_dir="/var/lib/mosquitto",
+    log_file="/var/log/mosquitto/mosquitto.log",
+    run_as_user="mosquitto",
+)
+
+
+def production_files() -> dict[str, str]:
+    """The files of images/fleet/ (file name -> text), generated from PRODUCTION."""
+    return {"mosquitto.conf": mosquitto_conf(PRODUCTION), "acl": acl_text()}
+
+
+if __name__ == "__main__":  # python -m fleet.broker_files DIR: (re)write images/fleet/'s generated files
+    import sys
+    from pathlib import Path
+
+    for name, text in production_files().items():
+        (Path(sys.argv[1]) / name).write_text(text, encoding="utf-8")

@@ -1,0 +1,1 @@
+"""`hameau-fleet serve`: the ingest core (MQTT in, store, acks out)."""

@@ -1,0 +1,59 @@
+"""`hameau-fleet serve` from its arguments: check them, open the store, serve until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from types import FrameType
+
+from fleet.errors import FleetError
+from fleet.serve.config import build_config
+from fleet.serve.service import IngestService
+from fleet.store import open_store
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `serve` subcommand's options."""
+    parser.add_argument("--broker", required=True, help="the broker, mqtts://HOST:PORT (TLS only)")
+    parser.add_argument("--db", default=None, help="store URL: sqlite:///relative.db or sqlite:////abs/path.db "
+                        "(default: fleet.db in $HAMEAU_FLEET_DATA or ~/.local/share/hameau-fleet)")
+    parser.add_argument("--ca", required=True, help="CA certificate file that signed the broker's certificate")
+    parser.add_argument("--username", default="fleet.hameau", help="MQTT user name (default: fleet.hameau)")
+    parser.add_argument("--password-file", required=True, help="file holding the MQTT password (mode 600)")
+    parser.add_argument("--client-id", default=None,
+                        help="stable MQTT client id: the broker keeps this process's session across restarts")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the ingest core; 0 on SIGTERM/SIGINT, 2 with one line on a bad argument or refused login."""
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = build_config(
+            broker=args.broker, ca=args.ca, username=args.username, password_file=args.password_file,
+            db=args.db, client_id=args.client_id,
+        )
+        store = open_store(config.db_url)
+    except FleetError as error:
+        print(f"hameau-fleet serve: {error}", file=sys.stderr)
+        return 2
+    try:
+        service = IngestService(config, store)
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            logging.getLogger("hameau.fleet.serve").info("signal %d: stopping", signum)
+            service.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        try:
+            return service.run()
+        except FleetError as error:
+            print(f"hameau-fleet serve: {error}", file=sys.stderr)
+            return 2
+    finally:
+        store.close()
