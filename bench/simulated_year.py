@@ -5,8 +5,11 @@ civil night left dark outside the cut-off, leak detection delays for 1, 2, 5 and
 the 1 L/pulse building meter, false alarms per year, heating figures, the run time against
 the world alone (the same year simulated without the box and its agent), and the database's size
 at the end (file and write-ahead log, with its raw readings and hourly and daily aggregates).
+The box's real link runs against the loopback broker and fleet (edge/simulation/link_loopback.py) through a
+week-long outage and three broker restarts: the sync figures (produced, delivered, duplicated, lost,
+thinned, outbox peak, longest alarm delay), and the run time against the same run without the link.
 
-usage: .venv/bin/python bench/simulated_year.py [--days 365] [--json]
+usage: .venv/bin/python bench/simulated_year.py [--days 365] [--json] [--no-compare]
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from drivers.sim.world_spec import LeakSpec, WorldSpec
 from edge.config.loader import load_config
 from edge.simulation.hardware import open_simulated_hardware
 from edge.simulation.simulate import STEP_S, open_simulation
+from edge.simulation.sync_report import sync_sentence
 from edge.simulation.world_file import load_world
+from edge.simulation.world_link import (
+    LinkedWorldSpec,
+    LinkOutageSpec,
+    LinkWorldSpec,
+    with_link,
+)
 from edge.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,10 +45,13 @@ CONFIG = ROOT / "examples" / "village-hall.toml"
 WORLD = ROOT / "examples" / "village-hall-world.toml"
 #: (rate, day of year it starts, days it lasts): one leak of each size, far enough apart.
 LEAKS = ((1.0, 40, 12), (2.0, 100, 12), (5.0, 190, 12), (20.0, 260, 12))
+#: The week the box cannot reach the broker (day of year it starts; in a shorter run, 30 % of the way in),
+#: during the 5 L/h leak, so that its alarm waits for the link.
+OUTAGE_DAY, OUTAGE_DAYS = 195, 7
 
 
-def bench_world(spec: WorldSpec, days: float) -> WorldSpec:
-    """The example world with its leaks replaced by one leak of each benchmarked size."""
+def bench_world(spec: WorldSpec, days: float) -> LinkedWorldSpec:
+    """The example world with its leaks replaced by one leak of each benchmarked size, and a week offline."""
     meter = spec.water.meters[0].sensor
     start = spec.site.start
     leaks = tuple(
@@ -47,7 +60,11 @@ def bench_world(spec: WorldSpec, days: float) -> WorldSpec:
         for rate, day, span in LEAKS
         if day + span <= days
     )
-    return dataclasses.replace(spec, water=dataclasses.replace(spec.water, leaks=leaks))
+    spec = dataclasses.replace(spec, water=dataclasses.replace(spec.water, leaks=leaks))
+    day = OUTAGE_DAY if OUTAGE_DAY + OUTAGE_DAYS + 2 <= days else days * 0.3
+    outage = LinkOutageSpec(start + timedelta(days=day), start + timedelta(days=day + OUTAGE_DAYS))
+    restarts = (outage.start - timedelta(days=1), outage.end + timedelta(hours=1), outage.end + timedelta(days=1))
+    return with_link(spec, LinkWorldSpec(outages=(outage,), broker_restarts=restarts))
 
 
 def world_only_s(config, spec: WorldSpec, days: float) -> float:
@@ -64,10 +81,10 @@ def world_only_s(config, spec: WorldSpec, days: float) -> float:
         return time.perf_counter() - started
 
 
-def run_year(config, spec: WorldSpec, days: float, db_path: Path) -> dict:
+def run_year(config, spec: WorldSpec, days: float, db_path: Path, *, link: bool = True) -> dict:
     """The agent through the year; a technician acknowledges latched alarms a day after each leak is fixed."""
     started = time.perf_counter()
-    sim = open_simulation(config, spec, db_path=db_path)
+    sim = open_simulation(config, spec, db_path=db_path, link=link)
     end = spec.site.start + timedelta(days=days)
     repairs = sorted(leak.end + timedelta(days=1) for leak in spec.water.leaks if leak.end is not None)
     try:
@@ -85,6 +102,9 @@ def run_year(config, spec: WorldSpec, days: float, db_path: Path) -> dict:
     report = sim.recorder.report(db_path, spec.site.start, end)
     report["run_s"] = round(time.perf_counter() - started, 2)
     report["database"] = database_size(db_path)
+    report["sync"] = sim.sync()
+    if sim.link is not None:
+        sim.link.broker.close()
     return report
 
 
@@ -103,12 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=365.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-compare", action="store_true", help="skip the run without the link")
     args = parser.parse_args(argv)
     config = load_config(CONFIG)
     spec = bench_world(load_world(WORLD, config.device, config), args.days)
     baseline_s = world_only_s(config, spec, args.days)
     with ram_tempdir("hameau-bench-") as tmp:
         report = run_year(config, spec, args.days, Path(tmp) / "year.db")
+    unlinked_s = None
+    if not args.no_compare:
+        with ram_tempdir("hameau-bench-") as tmp:
+            unlinked_s = run_year(config, spec, args.days, Path(tmp) / "year.db", link=False)["run_s"]
     figures = {
         "days": args.days,
         "run_s": report["run_s"],
@@ -126,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         "heating": report["heating"],
         "faults": len(report["faults"]),
         "database": report["database"],
+        "sync": report["sync"],
+        "run_without_link_s": unlinked_s,
+        "run_vs_without_link": None if not unlinked_s else round(report["run_s"] / unlinked_s, 2),
     }
     if args.json:
         print(json.dumps(figures, indent=1))
@@ -150,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = ", ".join(f"{n} {table}" for table, n in db["rows"].items())
     print(f"database at the end: {db['total_bytes'] / 1e6:.1f} MB ({db['db_bytes'] / 1e6:.1f} MB file, "
           f"{db['wal_bytes'] / 1e6:.1f} MB write-ahead log): {rows}")
+    outage = spec.link.outages[0]
+    print(f"link: {OUTAGE_DAYS} days offline from {outage.start:%Y-%m-%d %H:%M} UTC, "
+          f"{len(spec.link.broker_restarts)} broker restarts; {sync_sentence(figures['sync'])}")
+    if unlinked_s:
+        print(f"with the link {figures['run_s']:.1f} s, without {unlinked_s:.1f} s "
+              f"({figures['run_vs_without_link']:.2f} x)")
     return 0
 
 

@@ -223,3 +223,18 @@ def test_outbox_thin_the_next_raw_batch_skips_the_thinned_seqs_stated_first_in_t
     raw = batches[2][1]
     assert (raw.after, raw.seq_first, raw.seq_last) == (0, produced + 1, produced + 2 * HOURS)
     assert sum(r.body["count"] for r in raw.records) == produced
+
+
+def test_outbox_budget_measures_only_when_what_was_appended_could_pass_it():
+    from edge.storage.outbox_thin import MEASURE_EVERY_S, ROW_BOUND_BYTES, OutboxBudget
+
+    budget = OutboxBudget(1_000_000, 2_000_000, check_interval_s=60.0)
+    assert budget.due(0.0, appended=0)  # never measured: measure
+    budget.measure(400_000, 1_000, 0.0)
+    # 600 kB of room at 1 kB a record at most: 585 more records cannot pass the budget, 600 could.
+    assert not budget.due(100.0, appended=1_000 + 585)
+    assert budget.due(200.0, appended=1_000 + 600_000 // ROW_BOUND_BYTES + 1)
+    budget.measure(400_000, 1_000, 200.0)
+    assert not budget.due(200.0 + MEASURE_EVERY_S - 1, appended=1_001)
+    assert budget.due(200.0 + MEASURE_EVERY_S, appended=1_001)  # at least hourly, bound or not
+    assert not budget.due(200.0 + MEASURE_EVERY_S + 30, appended=10**9)  # and never twice within check_interval_s

@@ -61,6 +61,10 @@ class PublishHandle:
         self.done.set()
 
 
+def _written_by_the_loop(_mqtt: paho.Client, _userdata: Any, _sock: Any) -> None:
+    """paho's write callback: nothing to do, the network thread's loop writes what publish() queued."""
+
+
 def tls_context(config: LinkConfig) -> ssl.SSLContext:
     """A client TLS context that verifies the broker against the configured CA and its host name; nothing else."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(config.ca_file))
@@ -135,8 +139,10 @@ class LinkClient:
         if mqtt is not None and connected:
             try:
                 info = mqtt.publish(self._topic("status"), self._status("offline"), qos=1, retain=True)
-                deadline = self.clock.monotonic() + min(timeout_s, 2.0)
-                while not info.is_published() and self.clock.monotonic() < deadline and mqtt.is_connected():
+                # Bounded in loops, not on the box's clock: a simulated one stands still once the agent stopped.
+                for _ in range(round(min(timeout_s, 2.0) / LOOP_TIMEOUT_S)):
+                    if info.is_published() or not mqtt.is_connected():
+                        break
                     mqtt.loop(LOOP_TIMEOUT_S)
                 mqtt.disconnect()
                 mqtt.loop(LOOP_TIMEOUT_S)
@@ -239,6 +245,10 @@ class LinkClient:
         mqtt.on_disconnect = self._handle_disconnect
         mqtt.on_message = self._handle_message
         mqtt.on_publish = self._handle_publish
+        # publish() from the service thread must only queue: paho would otherwise write the socket from that thread
+        # while this one writes it too, interleaving TLS records (the broker cuts the connection: protocol error).
+        # With a write callback set, paho queues and wakes this thread's loop, which alone writes.
+        mqtt.on_socket_register_write = _written_by_the_loop
         self._mqtt = mqtt
         try:
             mqtt.connect(self.config.host, self.config.port, keepalive=self.config.keepalive_s, clean_start=True)
@@ -294,9 +304,9 @@ class LinkClient:
             self._refused = f"broker refused the connection: {reason} (0x{reason.value:02X})"
             return
         self._max_packet_bytes = getattr(properties, "MaximumPacketSize", None)
-        self._connected = True
         self._connected_at = self.clock.monotonic()
-        self.connection_id += 1
+        self.connection_id += 1  # before `connected`: the service must not publish under the previous id
+        self._connected = True
         self._count("connects")
         self.last_error = ""
         mqtt.publish(self._topic("status"), self._status("online"), qos=1, retain=True)

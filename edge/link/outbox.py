@@ -83,6 +83,8 @@ class Outbox:
         self._cursor: dict[int, int] = {}
         self._in_flight: deque[OutgoingBatch] = deque()
         self.peak_bytes = 0
+        #: Send every record at once, whatever its lane's age (the box is stopping and flushes its outbox).
+        self.eager = False
         #: Records found unsendable and reported thinned (a hand-edited database).
         self.unsendable = 0
 
@@ -156,7 +158,7 @@ class Outbox:
 
     def _due(self, lane: int, rows: list[Row]) -> bool:
         """A lane is due when a batch is full, or its oldest unsent record is `ages_s` old (any of a past boot)."""
-        if len(rows) >= self.max_batch_records or self.ages_s[lane] <= 0:
+        if self.eager or len(rows) >= self.max_batch_records or self.ages_s[lane] <= 0:
             return True
         if sum(estimated_bytes(row) for row in rows) >= self.max_batch_bytes:
             return True

@@ -32,10 +32,13 @@ from edge.runtime.clock import Clock
 from edge.runtime.lock import StopRequest, stop_cause
 from edge.storage.keeper import StoreKeeper
 from edge.storage.store import Store
+from edge.technician.link_status import LinkWatch
 
 log = logging.getLogger("hameau.agent")
 
 OpenHardware = Callable[[BoxConfig], AbstractContextManager[Hardware]]
+#: How long a clean stop waits for the fleet to acknowledge what is left in the outbox (systemd allows 30 s).
+STOP_FLUSH_S = 5.0
 #: Called before each tick with the hardware (simulated buses keep in step with real time through it).
 BeforeStep = Callable[[Hardware], None]
 
@@ -85,6 +88,7 @@ def run_linked(
                                               clock=clock),
         config_version=lambda: good_version(files),
     )
+    watch = LinkWatch(link.stats, broker=config.link.broker_url, now=clock.now)  # what `status` shows of it
     link.start()
     try:
         carried: list[ConfigReport] = []
@@ -97,7 +101,7 @@ def run_linked(
             generation = Generation(stop)
             try:
                 _generation(current, config, clock, generation, link, files, open_hardware, carried + reports, trial,
-                            calendar or (lambda: ScheduleCalendar(clock)), before_step)
+                            calendar or (lambda: ScheduleCalendar(clock)), before_step, watch)
                 carried = []
             except Exception as error:
                 if not trial:
@@ -106,20 +110,22 @@ def run_linked(
                 log.error("fleet config rolled back: %s", error)
                 carried = [report] if report is not None else []
     finally:
-        link.stop()
+        # A clean stop leaves the fleet a moment to take what the agent's last commit added to the outbox.
+        link.stop(flush_s=STOP_FLUSH_S if stop.is_set() else 0.0)
     return 0
 
 
 def _generation(
     current: BoxConfig, local: BoxConfig, clock: Clock, generation: Generation, link: Link,
     files: FleetConfigFiles, open_hardware: OpenHardware, reports: list[ConfigReport], trial: bool,
-    calendar: Callable[[], Calendar], before_step: BeforeStep | None,
+    calendar: Callable[[], Calendar], before_step: BeforeStep | None, watch: LinkWatch,
 ) -> None:
     assert local.link is not None
     store = StoreKeeper(current.agent, now=clock.now, monotonic=clock.monotonic,
                         outbox_budget_bytes=round(local.link.outbox_budget_mb * 1e6))
     with open_hardware(current) as hardware:
         agent = Agent(current, hardware, store, clock, calendar())
+        agent.link_status = watch.snapshot
         remote = Remote(
             link, config=current, config_path=local.path, files=files,
             open_store=lambda: Store(current.agent.db_path, monotonic=clock.monotonic), synced=clock.synced,
@@ -138,6 +144,7 @@ def _generation(
             while not generation.wait(current.agent.tick_s):
                 if before_step is not None:
                     before_step(hardware)
+                watch.observe()
                 agent.step()
         finally:
             if started or agent.bank is not None:

@@ -84,6 +84,8 @@ class Link:
         config_version: Callable[[], int | None] = lambda: None,
         random: Callable[[], float] = random_module.random,
         tick_s: float = 0.2,
+        client_factory: Callable[..., LinkClient] = LinkClient,
+        stats_every_s: float = STATS_EVERY_S,
     ) -> None:
         self.config = config
         self.device = device
@@ -92,6 +94,7 @@ class Link:
         self._config_version = config_version
         self._outbox_factory = outbox_factory
         self._tick_s = tick_s
+        self._stats_every_s = stats_every_s
         self.inbox: queue.Queue[protocol.Config | protocol.Command | RefusedCommand] = queue.Queue(INBOX_MAX)
         self.events: queue.Queue[LinkEvent] = queue.Queue(EVENTS_MAX)
         self._incoming: queue.SimpleQueue[tuple[bytes, bytes]] = queue.SimpleQueue()
@@ -103,6 +106,8 @@ class Link:
         self._outbox_stats: dict[str, Any] = {}
         self.last_rejection = ""
         self._stop = threading.Event()
+        self._flush = threading.Event()  # stopping: send every record now, whatever its lane's batch age
+        self._flushed = threading.Event()  # the outbox was seen empty while flushing
         self._thread: threading.Thread | None = None
         self._handles: list[PublishHandle] = []
         self._acked: dict[str, int] = dict.fromkeys(protocol.LANES, 0)
@@ -112,8 +117,10 @@ class Link:
         self._status_key: tuple[Any, ...] | None = None
         self._status_at = 0.0
         self._stats_at = 0.0
-        self.client = LinkClient(config, device=device, clock=clock, on_message=self._hand_over,
-                                 status=self._status_payload, on_event=self._event, random=random)
+        self._outbox: OutboxLike | None = None  # the outbox of turn(), when the caller drives the turns
+        # client_factory: LinkClient, or a stand-in with its interface (the simulator's loopback broker).
+        self.client = client_factory(config, device=device, clock=clock, on_message=self._hand_over,
+                                     status=self._status_payload, on_event=self._event, random=random)
 
     # -- public API -----------------------------------------------------------------------------------------------
 
@@ -124,12 +131,38 @@ class Link:
         self._thread.start()
         self.client.start()
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop the service thread, publish status offline and disconnect cleanly, join every thread."""
+    def stop(self, timeout_s: float = 10.0, *, flush_s: float = 0.0) -> None:
+        """Stop the service thread, publish status offline and disconnect cleanly, join every thread.
+
+        With `flush_s`, while connected, first wait up to that long for the fleet to acknowledge every record
+        still in the outbox (sent at once, whatever their lane's batch age).
+        """
+        if flush_s > 0 and self.client.connected and self._thread is not None and self._thread.is_alive():
+            self._flush.set()
+            if not self._flushed.wait(flush_s):
+                LOG.info("link: stopping with records not yet acknowledged (waited %.0f s)", flush_s)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
         self.client.stop(timeout_s)
+
+    def turn(self) -> None:
+        """One turn of the service in the caller's thread, for a caller that drives time itself (a simulation):
+        never together with start(). Opens the outbox at the first turn; a fault is counted as in the thread."""
+        try:
+            if self._outbox is None:
+                self._outbox = self._outbox_factory()
+            self._turn(self._outbox)
+        except Exception as exc:  # noqa: BLE001 - as in _run: counted, reported in one line, the link goes on
+            self._count("service_errors")
+            LOG.error("link: service turn failed: %s: %s", type(exc).__name__, exc)
+            self._event("link_fault", f"{type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        """End the turns driven by turn(): read the outbox's last stats and close it."""
+        if self._outbox is not None:
+            outbox, self._outbox = self._outbox, None
+            self._close(outbox)
 
     def stats(self) -> dict[str, Any]:
         """Counters of the service and the client, and the outbox's last stats (thread-safe)."""
@@ -180,7 +213,8 @@ class Link:
             self._restart(outbox, now_s)
         self._drain(outbox, now_s)
         outbox.learn_clock()
-        if self.client.connected:
+        # A connection made since the check above waits for the next turn, which starts it with a restart.
+        if self.client.connected and self.client.connection_id == self._connection_seen:
             if self._awaiting() and now_s - self._progress_at >= self.config.ack_timeout_s:
                 self._count("ack_timeouts")
                 LOG.info("link: no ack progress for %.0f s: sending the unacked records again", now_s - self._progress_at)
@@ -188,8 +222,20 @@ class Link:
             self._publish_due(outbox, now_s)
             self._publish_status(now_s)
         self._settle_handles()
-        if now_s - self._stats_at >= STATS_EVERY_S or not self._outbox_stats:
+        if self._flush.is_set():
+            self._flush_turn(outbox, now_s)
+        if now_s - self._stats_at >= self._stats_every_s or not self._outbox_stats:
             self._read_stats(outbox, now_s)
+
+    def _flush_turn(self, outbox: OutboxLike, now_s: float) -> None:
+        """Stopping: batch ages no longer hold records back; say when the outbox is empty."""
+        if hasattr(outbox, "eager") and not outbox.eager:
+            outbox.eager = True
+            if self.client.connected and self.client.connection_id == self._connection_seen:
+                self._publish_due(outbox, now_s)
+        self._read_stats(outbox, now_s)
+        if not self._outbox_stats.get("rows", 1):
+            self._flushed.set()
 
     def _read_stats(self, outbox: OutboxLike, now_s: float) -> None:
         stats = outbox.stats()

@@ -89,6 +89,8 @@ class Agent:
         self._version = version("hameau")
         #: What the fleet asks (edge/link/remote.py), taken at each tick; its events are recorded like ours.
         self.remote: Callable[[datetime], list[Event]] | None = None
+        #: The link's part of the status snapshot, when this process runs one (edge/link/runner.py sets it).
+        self.link_status: Callable[[], dict[str, Any]] | None = None
 
     def start(self) -> None:
         """Claim the relays, restore what survived the last run, and decide for now at once."""
@@ -304,7 +306,17 @@ class Agent:
             "relays": self.bank.snapshot(),
             "interlocks": interlocks,
             "store": self.store.health(),
+            **self._link_part(),
         }
+
+    def _link_part(self) -> dict[str, Any]:
+        """{"link": ...} when the process runs a link; a failing provider never costs the snapshot."""
+        if self.link_status is None:
+            return {}
+        try:
+            return {"link": self.link_status()}
+        except Exception as exc:  # noqa: BLE001 - the status shows what it can
+            return {"link": {"error": f"{type(exc).__name__}: {exc}"}}
 
     def run(self, stop: threading.Event) -> None:
         """Tick every `tick_s` until `stop` is set, then stop cleanly."""

@@ -54,13 +54,22 @@ class _Timex(ctypes.Structure):
     ]
 
 
-def kernel_clock_synced() -> bool | None:
-    """The kernel's view (adjtimex STA_UNSYNC clear), or None where it cannot be asked."""
+def load_libc() -> ctypes.CDLL | None:
+    """The C library (found once: find_library runs ldconfig), or None where there is none."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
+        return ctypes.CDLL(name, use_errno=True)
+    except OSError:
+        return None
+
+
+def kernel_clock_synced(libc: ctypes.CDLL | None) -> bool | None:
+    """The kernel's view (adjtimex STA_UNSYNC clear), or None where it cannot be asked."""
+    if libc is None:
+        return None
+    try:
         timex = _Timex()
         if libc.adjtimex(ctypes.byref(timex)) < 0:
             return None
@@ -80,8 +89,13 @@ def read_boot_id(path: Path = BOOT_ID_FILE) -> str:
 class SystemClock:
     """The real clock of the box."""
 
+    #: How long an answer of synced() is kept (it is asked for every record stamped).
+    SYNCED_CACHE_S = 5.0
+
     def __init__(self) -> None:
         self._boot_id = read_boot_id()
+        self._libc = load_libc()
+        self._synced: tuple[float, bool] | None = None
 
     def now(self) -> datetime:
         """Wall time from the system clock, UTC."""
@@ -97,7 +111,10 @@ class SystemClock:
 
     def synced(self) -> bool:
         """True once NTP has synchronised the clock since boot (a Pi has no real-time clock)."""
-        return bool(kernel_clock_synced()) or TIMESYNC_FLAG.exists()
+        now_s = time.monotonic()
+        if self._synced is None or now_s - self._synced[0] >= self.SYNCED_CACHE_S:
+            self._synced = (now_s, bool(kernel_clock_synced(self._libc)) or TIMESYNC_FLAG.exists())
+        return self._synced[1]
 
     def boot_id(self) -> str:
         """The kernel's boot id."""

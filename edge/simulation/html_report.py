@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from edge.simulation import html_charts as ch
 from edge.simulation.story import PRICE_EUR_PER_KWH, tell
+from edge.simulation.sync_report import sync_sentence
 from edge.simulation.traces import Traces, epoch
 
 STYLE = """
@@ -195,8 +196,9 @@ def faults_chart(report: Mapping[str, Any], tz: ZoneInfo) -> str:
 
 
 def _figures(report: Mapping[str, Any]) -> Sequence[str]:
+    sync = sync_sentence(report.get("sync"))
     return [(f"Simulated {report['days']:g} days in {report['run_s']:g} s of computing, on simulated hardware "
-            "driven by the real agent.")]
+            "driven by the real agent."), *([sync] if sync else [])]
 
 
 def render(report: Mapping[str, Any], traces: Traces, price_eur_per_kwh: float = PRICE_EUR_PER_KWH) -> str:

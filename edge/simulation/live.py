@@ -34,14 +34,15 @@ def run_simulated_agent(config: BoxConfig, stop: threading.Event | None = None) 
         agent = Agent(config, hardware, store, clock, SimCalendar())
         log.info("agent started for %s on simulated buses", config.device.id)
         agent.start()
+        last = time.monotonic()
         try:
-            last = time.monotonic()
             while not stop.wait(config.agent.tick_s):
                 now = time.monotonic()
                 hardware.parts.advance(now - last)
                 last = now
                 agent.step()
         finally:
+            hardware.parts.advance(time.monotonic() - last)  # the stop comes at its own (real) time
             agent.stop(by=stop_cause(stop))
     return 0
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from drivers.sim.world import World
 from edge.config.box import BoxConfig
+from edge.simulation.sync_report import sync_sentence
 from edge.simulation.traces import Timeline, Traces
 
 #: The sun's centre is this far below the horizon at sunset and sunrise (refraction and disc).
@@ -280,6 +281,9 @@ def format_report(report: dict[str, Any]) -> str:
             f"comfort missed {z['comfort_minutes_missed']:g} of {z.get('comfort_minutes_scheduled', 0):g} min "
             f"in comfort periods, heater on {z['heater_on_hours']:g} h"
         )
+    sync = sync_sentence(report.get("sync"))
+    if sync is not None:
+        lines.append(sync[0].lower() + sync[1:])
     lines.append(f"faults: {len(report['faults'])}")
     for fault in report["faults"]:
         end = local(fault["end"]) if fault["end"] else "the end"

@@ -24,12 +24,21 @@ from edge.hardware.assembly import Hardware
 from edge.runtime.agent import Agent
 from edge.runtime.calendar import Calendar, SimCalendar
 from edge.simulation.hardware import open_simulated_hardware
+from edge.simulation.link_loopback import (
+    LoopbackBroker,
+    SimulatedLink,
+    loopback_link_config,
+)
 from edge.simulation.on_site import OnSiteActions
 from edge.simulation.report import Recorder
+from edge.simulation.sync_report import sync_report
 from edge.simulation.traces import Traces
+from edge.simulation.world_link import link_of
 from edge.storage.keeper import StoreKeeper
 
 STEP_S = 60.0
+#: After the run the link gets this long to send what waits for its lane's batch age (the agent stopped).
+FLUSH_S = 180.0
 #: SQLite's largest page cap, given back to a connection when a simulated full disk ends without a budget.
 _NO_PAGE_CAP = 4294967294
 
@@ -163,6 +172,8 @@ class Simulation:
     storage: StorageFaults = field(default_factory=StorageFaults)
     #: What the world's technician does at set times, through the technician commands' code.
     on_site: OnSiteActions = field(default_factory=OnSiteActions)
+    #: The box's real link against a loopback of the broker and the fleet (None: the world has no link).
+    link: SimulatedLink | None = None
 
     @property
     def now(self) -> datetime:
@@ -171,12 +182,15 @@ class Simulation:
 
     def start_agent(self) -> Agent:
         """Boot the box: a fresh agent on the same database, as after a power-up."""
+        budget = None if self.config.link is None else round(self.config.link.outbox_budget_mb * 1e6)
         store = StoreKeeper(
             replace(self.config.agent, db_path=self.db_path), now=self.clock.now, monotonic=self.clock.monotonic,
-            on_connect=self.storage.on_connect,
+            on_connect=self.storage.on_connect, outbox_budget_bytes=budget,
         )
         self.agent = Agent(self.config, self.hardware, store, self.clock, self.calendar())
         self.agent.start()
+        if self.link is not None:
+            self.link.start()
         return self.agent
 
     def power_cut(self) -> None:
@@ -184,6 +198,8 @@ class Simulation:
         if self.agent is not None:
             self.agent.abandon()
             self.agent = None
+        if self.link is not None:
+            self.link.stop(clean=False)
 
     def step(self, dt_s: float = STEP_S) -> None:
         """Let `dt_s` of world time pass, then let the agent (if powered) take its tick."""
@@ -199,6 +215,8 @@ class Simulation:
         self.hardware.parts.advance(dt_s)
         if self.agent is not None:
             self.agent.step()
+            if self.link is not None:
+                self.link.step()
         if self.recorder is not None:
             self.recorder.observe(now, dt_s, street, None if self.recorder.traces is None else self._setpoints())
 
@@ -219,7 +237,8 @@ class Simulation:
     def run_until(self, end: datetime, dt_s: float = STEP_S) -> None:
         """Step until `end`, cutting and restoring power as the world says."""
         cuts = sorted(self.spec.power_cuts, key=lambda c: c.start)
-        edges = sorted({c.start for c in cuts} | {c.end for c in cuts})
+        # A step also ends where the link is cut or restored and where the broker restarts: the link turns then.
+        edges = sorted({c.start for c in cuts} | {c.end for c in cuts} | set(self.link.edges() if self.link else ()))
         while (now := self.now) < end:
             self.storage.update(now)
             cut = next((c for c in cuts if c.start <= now < c.end), None)
@@ -241,12 +260,29 @@ class Simulation:
         if self.agent is not None:
             self.agent.stop()
             self.agent = None
+            if self.link is not None:
+                self.link.flush(FLUSH_S, STEP_S)
+        if self.link is not None:
+            self.link.stop(clean=True)
         self.storage.close()
         self.hardware.close()
 
+    def sync(self) -> dict[str, Any] | None:
+        """The link's figures at the end of the run (edge/simulation/sync_report.py), None without a link."""
+        if self.link is None:
+            return None
+        broker = self.link.broker
+        return sync_report(self.db_path, broker.store, self.config.device.id, peak_bytes=self.link.peak_bytes,
+                           extra={"broker_restarts": broker.counts.broker_restarts,
+                                  "lost_in_flight": broker.counts.lost_in_flight, "connects": broker.counts.connects,
+                                  "link_errors": self.link.service_errors,
+                                  "outages": [[o.start.isoformat(), o.end.isoformat()] for o in broker.spec.outages]})
 
-def open_simulation(config: BoxConfig, spec: WorldSpec, *, db_path: Path, record: bool = True) -> Simulation:
-    """Build the simulated box at the world's start time, with the agent not yet started."""
+
+def open_simulation(config: BoxConfig, spec: WorldSpec, *, db_path: Path, record: bool = True,
+                    link: bool = False) -> Simulation:
+    """Build the simulated box at the world's start time, with the agent not yet started (and with `link`, its
+    link to a loopback of the broker and the fleet, unless the world says `[link] enabled = false`)."""
     clock = SimClock(epoch=spec.site.start)
     hardware = open_simulated_hardware(config, clock, modbus_line="loopback")
     assert hardware.parts is not None
@@ -256,6 +292,10 @@ def open_simulation(config: BoxConfig, spec: WorldSpec, *, db_path: Path, record
                      on_site=OnSiteActions(spec.on_site.actions, config, db_path, clock.monotonic))
     if record:
         sim.recorder = Recorder(config, world)
+    if link and link_of(spec).enabled:
+        broker = LoopbackBroker(link_of(spec), db_path.with_name(f"{db_path.stem}.fleet{db_path.suffix}"), clock)
+        sim.link = SimulatedLink(loopback_link_config(config.device.id, config.link), device=config.device.id,
+                                 clock=clock, db_path=db_path, broker=broker)
     return sim
 
 
@@ -265,7 +305,7 @@ def simulate(config: BoxConfig, spec: WorldSpec, days: float, db_path: Path | No
     started = time.perf_counter()
     with ram_tempdir("hameau-sim-") as tmp:
         path = db_path or Path(tmp) / "simulation.db"
-        sim = open_simulation(config, spec, db_path=path)
+        sim = open_simulation(config, spec, db_path=path, link=True)
         assert sim.recorder is not None
         sim.recorder.traces = traces
         end = spec.site.start + timedelta(days=days)
@@ -277,6 +317,11 @@ def simulate(config: BoxConfig, spec: WorldSpec, days: float, db_path: Path | No
             sim.close()
         assert sim.recorder is not None
         report = sim.recorder.report(path, spec.site.start, end)
+        try:
+            report["sync"] = sim.sync()
+        finally:
+            if sim.link is not None:
+                sim.link.broker.close()
     report["run_s"] = round(time.perf_counter() - started, 2)
     report["days"] = days
     return report

@@ -216,6 +216,27 @@ def savings(report: Mapping[str, Any], circuit: str, price_eur_per_kwh: float) -
     return [text + "."]
 
 
+def sync(report: Mapping[str, Any], tz: ZoneInfo) -> list[str]:
+    """The link to the fleet: its outages, what reached the fleet, how long an alarm waited."""
+    figures = report.get("sync")
+    if not figures or figures.get("produced") is None:
+        return []
+    cuts = [f"from {_day(a)} {_clock(a)} to {_day(b)} {_clock(b)}"
+            for a, b in ((_when(start, tz), _when(end, tz)) for start, end in figures.get("outages", []))]
+    said = f"The link to the fleet was cut {', '.join(cuts)}; " if cuts else ""
+    produced, delivered = figures["produced"], figures["delivered"]
+    if delivered == produced and not figures["lost"] and not figures["duplicated"]:
+        said += f"{'the' if cuts else 'The'} fleet received all {produced:,} records the box produced, each once"
+    else:
+        said += (f"{'the' if cuts else 'The'} fleet received {delivered:,} of the {produced:,} records the box "
+                 f"produced ({figures['lost']} lost, {figures['duplicated']} stored twice, {figures['thinned']} "
+                 f"thinned to fit the disk, {figures['pending']} still waiting)")
+    delay = figures.get("alarm_delay_max_s")
+    if delay is not None and delay >= 60:
+        said += f"; the longest an alarm waited for the link was {_span(timedelta(seconds=delay))}"
+    return [said + "."]
+
+
 def tell(report: Mapping[str, Any], price_eur_per_kwh: float = PRICE_EUR_PER_KWH) -> list[str]:
     """The whole story of a run, one sentence per thing that happened, in the box's local time."""
     tz = ZoneInfo(report["timezone"])
@@ -227,6 +248,7 @@ def tell(report: Mapping[str, Any], price_eur_per_kwh: float = PRICE_EUR_PER_KWH
     sentences += leaks(report, tz)
     sentences += frost(report, tz)
     sentences += comfort(report)
+    sentences += sync(report, tz)
     for circuit in circuits:
         sentences += savings(report, circuit, price_eur_per_kwh)
     return sentences

@@ -71,7 +71,13 @@ def reading_lane(quantity: str, value: float) -> int | None:
     return TOTAL if quantity in TOTAL_QUANTITIES else RAW
 
 
+#: What a NUL becomes in a record (the protocol refuses NUL in every string: a record holding one would be
+#: refused by the fleet and block its lane).
+NUL_MARK = "\u2400"
+
+
 def _string(text: str, limit: int) -> str:
+    text = text.replace("\x00", NUL_MARK)
     return _ENCODER.encode(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
@@ -83,8 +89,10 @@ def reading_body(sensor: str, name: str, value: float) -> str:
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_MARK)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {str(k).replace("\x00", NUL_MARK): _finite(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
@@ -94,7 +102,7 @@ def _data(data: str) -> str:
     """An event's data JSON as the protocol takes it: an object, no NaN or Infinity, bounded in size."""
     if len(data) > MAX_DATA_BYTES:
         return _ENCODER.encode({"truncated_bytes": len(data.encode("utf-8"))})
-    if data.startswith("{") and "NaN" not in data and "Infinity" not in data:
+    if data.startswith("{") and "NaN" not in data and "Infinity" not in data and "\\u0000" not in data:
         return data
     try:
         value = _finite(json.loads(data))
@@ -110,7 +118,7 @@ def event_body(kind: str, source: str, reason: str, data: str) -> str:
 
 def body_text(kind: str, fields: Mapping[str, Any]) -> str:
     """The stored body of a record of type `kind` (a command result, a config report...) from its fields."""
-    return _ENCODER.encode([fields[name] for name in BODY_FIELDS[kind]])
+    return _ENCODER.encode([_finite(fields[name]) for name in BODY_FIELDS[kind]])
 
 
 def body_fields(kind: str, text: str) -> dict[str, Any]:

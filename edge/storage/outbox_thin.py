@@ -3,7 +3,7 @@
 The outbox shares the store's file and budget (edge/storage/budget.py): by default it may take
 `OUTBOX_SHARE` of the store's budget (half of the default 1024 MB set for a 16 GB card, like the link's
 `outbox_budget_mb` default: about 4 million readings at ~120 bytes each, weeks of a village box offline). Its size is estimated cheaply (rows of each lane from its sequence numbers,
-bytes from a sample of the newest rows), because the agent's writer checks it every `check_interval_s`.
+bytes from a sample of rows spread over the lane), because the agent's writer checks it every `check_interval_s`.
 Past the budget, it is thinned down to `THIN_DOWN_TO` of it, a slice of the oldest rows of one lane per
 transaction, in this order:
   1. raw readings (and aggregates), folded per (boot, sensor, name, UTC hour) into `aggregate` records
@@ -42,12 +42,19 @@ THIN_DOWN_TO = 0.9
 #: generously: measured on SQLite 3.40 with a 36-character boot id, a reading's row takes about 116 bytes
 #: on disk (dbstat), of which the boot id 36 and the body about 40.
 ROW_OVERHEAD_BYTES = 44
-#: Newest rows sampled per lane to estimate its bytes per row.
+#: Rows sampled per lane, spread evenly over its seqs, to estimate its bytes per row (the newest alone would
+#: take a lane whose newest rows are the aggregates a thinning just appended for one of long rows, and thin on).
 SAMPLE_ROWS = 256
 #: Oldest rows taken per thinning transaction (a slice).
 SLICE_ROWS = 5000
 #: How often the agent's writer checks the budget.
 CHECK_INTERVAL_S = 60.0
+#: What one record appended can add to the outbox at most, for the bound that spares a measure (a reading
+#: takes about 120 bytes; an event's data is bounded at 32 KiB, but such events are rare: the hourly measure
+#: below catches them).
+ROW_BOUND_BYTES = 1024
+#: The outbox is measured at least this often (monotonic s), bound or not.
+MEASURE_EVERY_S = 3600.0
 HOUR_S, DAY_S = 3600.0, 86_400.0
 #: (lane, what, bucket seconds or None to remove)
 STAGES: tuple[tuple[int, str, float | None], ...] = (
@@ -75,12 +82,19 @@ def lane_sizes(conn: sqlite3.Connection) -> dict[int, LaneSize]:
             sizes[lane] = LaneSize(int(last) + 1, int(last), 0, 0)
             continue
         rows = int(last) - int(first) + 1
+        step = max(1, rows // SAMPLE_ROWS)
         per_row = conn.execute(
-            "SELECT avg(length(body) + length(boot)) FROM (SELECT body, boot FROM outbox WHERE lane = ? "
-            "ORDER BY seq DESC LIMIT ?)", (lane, SAMPLE_ROWS),
+            "WITH RECURSIVE picks(seq) AS (SELECT ? UNION ALL SELECT seq + ? FROM picks WHERE seq + ? <= ?) "
+            "SELECT avg(length(body) + length(boot)) FROM outbox WHERE lane = ? AND seq IN picks",
+            (int(first), step, step, int(last), lane),
         ).fetchone()[0]
         sizes[lane] = LaneSize(int(first), int(last), rows, round(rows * (float(per_row) + ROW_OVERHEAD_BYTES)))
     return sizes
+
+
+def appended_rows(conn: sqlite3.Connection) -> int:
+    """Records ever appended to the outbox, every lane (one read of a three-row table)."""
+    return int(conn.execute("SELECT coalesce(sum(last_seq), 0) FROM outbox_lanes").fetchone()[0])
 
 
 def outbox_bytes(conn: sqlite3.Connection) -> int:
@@ -153,15 +167,30 @@ class OutboxBudget:
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget_bytes(store_budget_bytes)
         self.check_interval_s = check_interval_s
         self.next_check_s = float("-inf")
+        #: The last measure: (estimated bytes, records appended until then, monotonic s).
+        self.measured: tuple[int, int, float] | None = None
         #: Records removed unsent, per lane name, since this keeper started.
         self.thinned: Counter[str] = Counter()
 
-    def due(self, monotonic_s: float) -> bool:
-        """Whether the budget should be checked now (then not again for `check_interval_s`)."""
+    def due(self, monotonic_s: float, appended: int | None = None) -> bool:
+        """Whether the budget should be measured now (then not again for `check_interval_s`).
+
+        With `appended` (the records ever appended, from `appended_rows`), a measure is skipped while the last
+        one plus ROW_BOUND_BYTES per record appended since stays within the budget, up to `measure_every_s`:
+        measuring costs a sample of every lane, and the writer commits often (in a simulation, very often).
+        """
         if monotonic_s < self.next_check_s:
             return False
+        if appended is not None and self.measured is not None:
+            size, rows, at_s = self.measured
+            if size + (appended - rows) * ROW_BOUND_BYTES <= self.budget_bytes and monotonic_s - at_s < MEASURE_EVERY_S:
+                return False
         self.next_check_s = monotonic_s + self.check_interval_s
         return True
+
+    def measure(self, size_bytes: int, appended: int, monotonic_s: float) -> None:
+        """Remember a measure of the outbox (size, records appended until then, when)."""
+        self.measured = (size_bytes, appended, monotonic_s)
 
 
 def thin_outbox(

@@ -30,7 +30,7 @@ from edge.storage.faults import (
 from edge.storage.keeping import Mirror
 from edge.storage.outbox_rows import StampSource, stamp_source
 from edge.storage.outbox_thin import THIN_DOWN_TO as OUTBOX_THIN_DOWN_TO
-from edge.storage.outbox_thin import OutboxBudget, outbox_bytes, thin_outbox
+from edge.storage.outbox_thin import OutboxBudget, appended_rows, outbox_bytes, thin_outbox
 from edge.storage.pending import Pending
 from edge.storage.place import move_aside, runtime_status_path, safety_copy_path
 from edge.storage.safety import SafetyCopy
@@ -273,10 +273,15 @@ class Recovery:
         """Thin the outbox if it is over its budget (checked every `check_interval_s` unless forced); raises
         the store's errors like any write."""
         db = self.db
-        if db is None or not (force or self.outbox.due(self._monotonic())):
+        if db is None:
+            return
+        appended = appended_rows(db.conn)
+        if not (force or self.outbox.due(self._monotonic(), appended)):
             return
         budget = self.outbox.budget_bytes
-        if outbox_bytes(db.conn) <= budget:
+        size = outbox_bytes(db.conn)
+        self.outbox.measure(size, appended, self._monotonic())
+        if size <= budget:
             return
         target = OUTBOX_THIN_DOWN_TO * budget
         removed = thin_outbox(lambda: db.transaction(with_pending=False), db.conn, target, db.stamp(), to_epoch(now))

@@ -68,6 +68,46 @@ def _store_lines(store: dict[str, Any], tz: zoneinfo.ZoneInfo, running: bool) ->
     return lines
 
 
+def _lane_text(name: str, lane: dict[str, Any]) -> str:
+    if not lane["records"]:
+        return f"{name} 0"
+    oldest = "oldest ?" if lane["oldest_age_s"] is None else f"oldest {format_duration(lane['oldest_age_s'])}"
+    return f"{name} {lane['records']} ({_size(lane['bytes'])}, {oldest})"
+
+
+def _link_lines(link: dict[str, Any], now_iso: str, tz: zoneinfo.ZoneInfo) -> list[str]:
+    """The link to the fleet: connected or not since when, the last ack, the outbox's backlog, what went wrong."""
+    if not link["configured"]:
+        return ["link: not configured (no [link] table): nothing is sent to the fleet"]
+    line = f"link: to {link['broker']}, "
+    if link["since"] is not None:
+        state = "connected" if link["connected"] else "NOT CONNECTED"
+        line += f"{state} since {_moment(link['since'], now_iso, tz)} ({_ago(link['since_age_s'])})"
+        line += "" if link["connected"] or not link["last_error"] else f": {link['last_error']}"
+    else:
+        line += "not connected: the agent is not running" if not link["agent_running"] else "no report from the agent yet"
+    line += f"; last ack from the fleet {_ago(link['last_ack_age_s'])}"
+    lines = [line]
+    outbox = link["outbox"]
+    if outbox is not None and "error" in outbox:
+        lines.append(f"  outbox: cannot be read ({outbox['error']})")
+    elif outbox is not None and not outbox["records"]:
+        lines.append("  outbox: empty (the fleet acknowledged everything)")
+    elif outbox is not None:
+        lanes = ", ".join(_lane_text(name, lane) for name, lane in outbox["lanes"].items())
+        lines.append(f"  outbox: {outbox['records']} records ({_size(outbox['bytes'])}) to send: {lanes}")
+    thinned = {name: lane["thinned"] for name, lane in (outbox or {}).get("lanes", {}).items() if lane["thinned"]}
+    if thinned:
+        lines.append("  thinned under the disk budget: " + ", ".join(f"{n} {c} records" for n, c in thinned.items()))
+    if link["last_rejection"]:
+        lines.append(f"  last rejected message {_ago(link['last_rejection_age_s'])} ({link['rejected']} in all): "
+                     f"{link['last_rejection'][:200]}")
+    if link["loop_restarts"]:
+        times = "once" if link["loop_restarts"] == 1 else f"{link['loop_restarts']} times"
+        lines.append(f"  MQTT network loop restarted {times} (the link noticed and reconnected)")
+    return lines
+
+
 def _moment(iso: str | None, now_iso: str, tz: zoneinfo.ZoneInfo) -> str:
     """A time to the second: '10:02:13 CET' today, 'Fri 27 Nov 10:02:13 CET' another day."""
     at, now = _parse_time(iso), _parse_time(now_iso)
@@ -105,7 +145,8 @@ def render_status(report: dict[str, Any]) -> str:
     lines.append(_agent_line(agent, report["now"], tz))
     where = f"{db['path']}, {_size(db['size_bytes'])}" if db["exists"] else f"{db['path']} (does not exist yet)"
     lines.append(f"database: {where}" + (f": CANNOT BE OPENED ({db['error']})" if db.get("error") else ""))
-    lines += _store_lines(db.get("store") or {}, tz, agent["running"]) + ["", "sensors:"]
+    lines += _store_lines(db.get("store") or {}, tz, agent["running"])
+    lines += _link_lines(report["link"], report["now"], tz) + ["", "sensors:"]
     width = max((len(s["id"]) for s in report["sensors"]), default=0)
     for s in report["sensors"]:
         values = ", ".join(_value(n, e) for n, e in s["readings"].items()) or "no value"

@@ -14,6 +14,7 @@ from edge.runtime.lock import Holder
 from edge.storage.schema import Alarm
 from edge.storage.store import Store
 from edge.technician.forecast import held_until
+from edge.technician.link_status import link_report
 from edge.technician.times import age_s as _age_s
 from edge.technician.times import format_duration, parse_bounded_duration
 from edge.technician.times import parse_time as _parse_time
@@ -138,6 +139,8 @@ def status_report(
             "error": db_error,
             "store": snapshot.get("store"),
         },
+        "link": link_report(store.conn if store is not None else None, config, snapshot.get("link"), now,
+                            running=running),
         "sensors": sensors,
         "controllers": controllers,
         "relays": relays,

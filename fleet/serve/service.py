@@ -25,6 +25,12 @@ LOG = logging.getLogger("hameau.fleet.serve")
 #: CONNACK reasons that no retry can fix: the credentials or this client are refused.
 FATAL_CONNACK = frozenset({0x84, 0x85, 0x86, 0x87, 0x8C})
 _STOP = object()
+#: Longest wait of an ack queued by the writer before the network thread sends it.
+NETWORK_TURN_S = 0.02
+
+
+def _written_by_the_loop(_client: mqtt.Client, _userdata: object, _sock: object) -> None:
+    """paho's write callback: nothing to do, the network thread's loop writes what was queued."""
 
 
 class IngestService:
@@ -57,6 +63,9 @@ class IngestService:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        # The writer thread's publish() and ack() only queue (a write callback is set): the network thread alone
+        # writes the socket, so that two threads never interleave their TLS records on it.
+        client.on_socket_register_write = _written_by_the_loop
         return client
 
     def _connect_properties(self) -> Properties:
@@ -113,7 +122,9 @@ class IngestService:
                     self._client.reconnect()  # the old socket's stream state is unknown after a crash
                 except OSError as error:
                     LOG.warning("reconnect failed (%s); retrying", error)
-            self._client.loop_forever(retry_first_connection=True)
+            # loop_forever makes no wake-up socket pair: what the writer thread queues (acks, PUBACKs) waits for
+            # the next turn of the loop, so the turns are short.
+            self._client.loop_forever(timeout=NETWORK_TURN_S, retry_first_connection=True)
         except Exception:
             LOG.exception("MQTT network thread died")
 

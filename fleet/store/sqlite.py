@@ -26,7 +26,8 @@ from fleet.store.schema import migrate
 _INSERT_RECORD = "INSERT OR IGNORE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 _INSERT_THINNED = "INSERT OR IGNORE INTO thinned VALUES (?,?,?,?,?,?,?)"
 _FIX_TS = (
-    "UPDATE records SET ts = mono_s + :offset WHERE device = :device AND boot = :boot AND ts IS NULL"
+    "UPDATE records INDEXED BY records_untrusted SET ts = mono_s + :offset"
+    " WHERE device = :device AND boot = :boot AND ts IS NULL"
     " AND mono_s + :offset BETWEEN :lo AND :hi"
 )
 _DEVICE_COLUMNS = (
