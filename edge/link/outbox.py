@@ -217,12 +217,21 @@ class Outbox:
                 "DELETE FROM outbox WHERE lane = ? AND seq <= ?", (lane, hi)))
             deleted += max(0, cursor.rowcount)
 
-    def _renumber(self, lane: int, acked: int) -> None:
-        """Move a lane's rows to seqs after `acked` (the fleet's, past this database's last seq)."""
+    def follow(self, acked: Mapping[str, int]) -> None:
+        """This database replaced one whose records the fleet holds up to `acked`: every row of it is new, so each
+        lane's rows move to seqs after the fleet's (none is taken for one it holds, or deleted as acked)."""
+        for name, lane in LANE_IDS.items():
+            stored = self.conn.execute("SELECT acked_seq FROM outbox_lanes WHERE lane = ?", (lane,)).fetchone()[0]
+            if int(acked.get(name, 0)) > int(stored):
+                self._renumber(lane, int(acked[name]), fresh_file=True)
+
+    def _renumber(self, lane: int, acked: int, *, fresh_file: bool = False) -> None:
+        """Move a lane's rows to seqs after `acked` (the fleet's, past this database's last seq, or past every
+        seq of the file this one replaced)."""
         def move(conn: sqlite3.Connection) -> None:
             last, stored = conn.execute("SELECT last_seq, acked_seq FROM outbox_lanes WHERE lane = ?",
                                         (lane,)).fetchone()
-            if acked <= last:
+            if acked <= (stored if fresh_file else last):
                 return
             shift = acked - stored
             conn.execute("UPDATE outbox SET seq = -(seq + ?) WHERE lane = ?", (shift, lane))

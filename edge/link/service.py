@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import random as random_module
 import threading
@@ -41,9 +42,12 @@ class OutgoingBatchLike(Protocol):
 class OutboxLike(Protocol):
     """The outbox API the link drives (edge/link/outbox.py, class Outbox); thread-confined to the link's thread."""
 
+    path: Path
+
     def due_batches(self, limit: int) -> list[Any]: ...
     def restart(self) -> None: ...
     def apply_ack(self, ack: protocol.Ack) -> int: ...
+    def follow(self, acked: dict[str, int]) -> None: ...
     def learn_clock(self) -> None: ...
     def stats(self) -> dict[str, Any]: ...
 
@@ -113,6 +117,7 @@ class Link:
         self._acked: dict[str, int] = dict.fromkeys(protocol.LANES, 0)
         self._sent: dict[str, int] = dict.fromkeys(protocol.LANES, 0)
         self._progress_at = 0.0
+        self._inode: int | None = None  # of the database file the outbox has open
         self._connection_seen = 0
         self._status_key: tuple[Any, ...] | None = None
         self._status_at = 0.0
@@ -152,6 +157,7 @@ class Link:
         try:
             if self._outbox is None:
                 self._outbox = self._outbox_factory()
+            self._outbox = self._same_file(self._outbox)
             self._turn(self._outbox)
         except Exception as exc:  # noqa: BLE001 - as in _run: counted, reported in one line, the link goes on
             self._count("service_errors")
@@ -186,6 +192,7 @@ class Link:
                         wait_s = OPEN_RETRY_S  # if opening fails: try again later, not every tick
                         outbox = self._outbox_factory()
                         wait_s = self._tick_s
+                    outbox = self._same_file(outbox)
                     self._turn(outbox)
                 except Exception as exc:  # a store or outbox fault is counted and reported; the link keeps going
                     self._count("service_errors")
@@ -195,6 +202,24 @@ class Link:
         finally:
             if outbox is not None:
                 self._close(outbox)
+
+    def _same_file(self, outbox: OutboxLike) -> OutboxLike:
+        """The outbox, opened again if the agent's store replaced its database file (a lost or garbled one is
+        moved aside): the fresh file's rows are moved past what the fleet already acknowledged."""
+        try:
+            inode = os.stat(outbox.path).st_ino
+        except (OSError, AttributeError, TypeError):
+            return outbox  # not there yet: the agent's store is making it
+        if self._inode is None or inode == self._inode:
+            self._inode = inode
+            return outbox
+        self._close(outbox)
+        fresh = self._outbox_factory()
+        self._inode = inode
+        fresh.restart()
+        fresh.follow(dict(self._acked))
+        self._event("link_outbox_reopened", "the database file was replaced: the outbox follows the new one")
+        return fresh
 
     def _close(self, outbox: OutboxLike) -> None:
         try:
