@@ -19,6 +19,7 @@ from edge.config.box import BoxConfig
 from edge.controllers.events import Event
 from edge.link.commands import REFUSED, CommandResult, carry_out
 from edge.link.remote_config import ConfigReport, FleetConfigFiles, offer, wanted
+from edge.link.service import RefusedCommand
 from edge.storage.store import Store
 from fleet.protocol import Command, Config
 
@@ -108,7 +109,7 @@ class Remote:
                 return [config_event(report, now)]
             self._reload(f"fleet config v{item.version}")
             return []
-        if hasattr(item, "id") and hasattr(item, "reason"):  # a command refused by the protocol checks
+        if isinstance(item, RefusedCommand):  # a command whose id parsed, refused by the protocol checks
             result = CommandResult(str(item.id), "unknown", REFUSED, str(item.reason))
             store.add_event_now(result.event(now))
         return []

@@ -58,11 +58,6 @@ class Generation(StopRequest):
         """Wait a tick on the process's stop (a restart is noticed at the end of the tick)."""
         return self.parent.wait(timeout) or super().is_set()
 
-    @property
-    def stopping(self) -> bool:
-        """The whole process stops (not only this generation)."""
-        return self.parent.is_set()
-
     def ended_by(self) -> str | None:
         """What ended the generation."""
         return stop_cause(self.parent) if self.parent.is_set() else self.cause
