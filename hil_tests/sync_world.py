@@ -30,7 +30,7 @@ from edge.runtime.clock import Clock
 from edge.simulation.simulate import Simulation, open_simulation
 from edge.simulation.world_file import load_world
 from edge.storage.keeper import StoreKeeper
-from fleet.store.sqlite import SqliteStore
+from fleet.store.sql import SqliteStore
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HALL = EXAMPLES / "village-hall.toml"

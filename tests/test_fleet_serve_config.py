@@ -46,7 +46,7 @@ def test_fleet_serve_reject_reasons_fold_record_indexes() -> None:
         ({"--broker": "mqtt://127.0.0.1:1"}, "TLS only"),
         ({"--ca": "/nonexistent/ca.crt"}, "--ca /nonexistent/ca.crt: no such file"),
         ({"--ca": "PASSWORD"}, "not a usable CA certificate"),
-        ({"--db": "postgresql://fleet:secret@db/fleet"}, "PostgreSQL is not supported yet"),
+        ({"--db": "postgresql://fleet:secret@127.0.0.1:1/fleet"}, "cannot open fleet store postgresql://fleet:***@"),
         ({"--db": "sqlite:////nonexistent/dir/fleet.db"}, "directory /nonexistent/dir does not exist"),
         ({"--password-file": "/nonexistent/pw"}, "--password-file /nonexistent/pw"),
     ],

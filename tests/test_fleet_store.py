@@ -1,4 +1,5 @@
-"""The fleet store on real SQLite files: idempotent batches, chained acks, thinned accounting, time trust."""
+"""The fleet store on real SQLite files and a real PostgreSQL: idempotent batches, chained acks, thinned
+accounting, time trust (every `store` case runs on both engines)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from fleet_batches import T0, raw_range, reading, thinned, up_payload
 
 from fleet import protocol
 from fleet.errors import FleetConfigError, StoreError
-from fleet.store import SqliteStore, open_store
+from fleet.store import SqliteStore, SqlStore, open_store
+from fleet.store.schema import SCHEMA_VERSION
 from fleet.store.url import default_db_url, sqlite_path
 
 RECEIVED = T0 + 3600.0  # the fleet received every batch an hour after T0
@@ -23,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = SqliteStore(tmp_path / "fleet.db")
+def store(store_url: str):
+    s = open_store(store_url)
     yield s
     s.close()
 
@@ -33,11 +35,11 @@ def batch(lane: str, after: int, records: list, **kwargs) -> protocol.Batch:
     return protocol.parse_batch(kwargs.get("device", "box-a"), up_payload(lane, after, records, **kwargs))
 
 
-def seqs(store: SqliteStore, lane: str = "raw", device: str = "box-a") -> list[int]:
+def seqs(store: SqlStore, lane: str = "raw", device: str = "box-a") -> list[int]:
     return [r.seq for r in store.records(device, lane)]
 
 
-def test_fleet_store_resent_batch_is_stored_once(store: SqliteStore) -> None:
+def test_fleet_store_resent_batch_is_stored_once(store: SqlStore) -> None:
     first = store.store_batch(batch("raw", 0, raw_range(1, 10)), RECEIVED)
     again = store.store_batch(batch("raw", 0, raw_range(1, 10)), RECEIVED + 5)
     assert first.acked == again.acked == {"event": 0, "total": 0, "raw": 10}
@@ -48,13 +50,13 @@ def test_fleet_store_resent_batch_is_stored_once(store: SqliteStore) -> None:
     assert {r.received_at for r in store.records("box-a", "raw")} == {RECEIVED}
 
 
-def test_fleet_store_ack_carries_the_device_and_every_lane(store: SqliteStore) -> None:
+def test_fleet_store_ack_carries_the_device_and_every_lane(store: SqlStore) -> None:
     ack = store.store_batch(batch("raw", 0, raw_range(1, 3)), RECEIVED)
     assert ack.device == "box-a"
     assert protocol.parse_ack("box-a", protocol.encode(ack.to_message())).acked == {"event": 0, "total": 0, "raw": 3}
 
 
-def test_fleet_store_out_of_order_batches_chain_only_when_the_first_arrives(store: SqliteStore) -> None:
+def test_fleet_store_out_of_order_batches_chain_only_when_the_first_arrives(store: SqlStore) -> None:
     assert store.store_batch(batch("raw", 5, raw_range(6, 10)), RECEIVED).acked["raw"] == 0
     assert store.store_batch(batch("raw", 10, raw_range(11, 15)), RECEIVED).acked["raw"] == 0
     assert store.store_batch(batch("raw", 0, raw_range(1, 5)), RECEIVED).acked["raw"] == 15
@@ -62,13 +64,13 @@ def test_fleet_store_out_of_order_batches_chain_only_when_the_first_arrives(stor
     assert seqs(store) == list(range(1, 16))
 
 
-def test_fleet_store_unchained_batch_holds_the_mark_below_its_gap(store: SqliteStore) -> None:
+def test_fleet_store_unchained_batch_holds_the_mark_below_its_gap(store: SqlStore) -> None:
     store.store_batch(batch("raw", 0, raw_range(1, 3)), RECEIVED)
     assert store.store_batch(batch("raw", 5, raw_range(6, 8)), RECEIVED).acked["raw"] == 3
     assert store.store_batch(batch("raw", 3, raw_range(4, 5)), RECEIVED).acked["raw"] == 8
 
 
-def test_fleet_store_gap_covered_by_after_is_acked_and_accounted_as_thinned(store: SqliteStore) -> None:
+def test_fleet_store_gap_covered_by_after_is_acked_and_accounted_as_thinned(store: SqlStore) -> None:
     store.store_batch(batch("raw", 0, raw_range(1, 3)), RECEIVED)
     # Seqs 4..6 were thinned on the box: the batch says so with after=3.
     assert store.store_batch(batch("raw", 3, raw_range(7, 9)), RECEIVED).acked["raw"] == 9
@@ -80,14 +82,14 @@ def test_fleet_store_gap_covered_by_after_is_acked_and_accounted_as_thinned(stor
     assert store.counts("box-a").thinned == 3
 
 
-def test_fleet_store_missing_names_gaps_a_thinned_report_leaves(store: SqliteStore) -> None:
+def test_fleet_store_missing_names_gaps_a_thinned_report_leaves(store: SqlStore) -> None:
     store.store_batch(batch("raw", 0, raw_range(1, 2)), RECEIVED)
     store.store_batch(batch("raw", 2, raw_range(10, 12)), RECEIVED)  # 3..9 claimed thinned
     store.store_batch(batch("event", 0, [thinned(1, lane="raw", seq_from=4, seq_to=6, count=3)]), RECEIVED)
     assert store.missing("box-a", "raw") == [(3, 3), (7, 9)]
 
 
-def test_fleet_store_lanes_and_devices_are_apart(store: SqliteStore) -> None:
+def test_fleet_store_lanes_and_devices_are_apart(store: SqlStore) -> None:
     store.store_batch(batch("raw", 0, raw_range(1, 4)), RECEIVED)
     ack_b = store.store_batch(batch("raw", 0, raw_range(1, 2), device="box-b"), RECEIVED)
     assert ack_b.acked == {"event": 0, "total": 0, "raw": 2}
@@ -110,7 +112,7 @@ def test_fleet_store_lanes_and_devices_are_apart(store: SqliteStore) -> None:
     ],
 )
 def test_fleet_store_record_time_is_trusted_only_when_synced_and_plausible(
-    store: SqliteStore, clock: str, wall_s: float, trusted: bool
+    store: SqlStore, clock: str, wall_s: float, trusted: bool
 ) -> None:
     store.store_batch(batch("raw", 0, [reading(1, wall_s=wall_s, clock=clock)]), RECEIVED)
     (record,) = store.records("box-a", "raw")
@@ -119,7 +121,7 @@ def test_fleet_store_record_time_is_trusted_only_when_synced_and_plausible(
     assert store.counts().untrusted == (0 if trusted else 1)
 
 
-def test_fleet_store_offset_learned_later_fixes_untrusted_rows_of_that_boot(store: SqliteStore) -> None:
+def test_fleet_store_offset_learned_later_fixes_untrusted_rows_of_that_boot(store: SqlStore) -> None:
     offset_s = T0 - 50.0  # wall = mono + offset once the box synced
     boot_1970 = [reading(s, boot="b0", mono_s=10.0 * s, wall_s=10.0 * s, clock="unsynced") for s in (1, 2)]
     store.store_batch(batch("raw", 0, boot_1970, boot="b0"), RECEIVED)
@@ -134,7 +136,7 @@ def test_fleet_store_offset_learned_later_fixes_untrusted_rows_of_that_boot(stor
     assert store.records("box-a", "raw")[-1].ts == T0 + 20.0
 
 
-def test_fleet_store_offset_that_lands_in_the_future_leaves_the_row_untrusted(store: SqliteStore) -> None:
+def test_fleet_store_offset_that_lands_in_the_future_leaves_the_row_untrusted(store: SqlStore) -> None:
     rows = [reading(1, boot="b0", mono_s=100.0, wall_s=100.0, clock="unsynced"),
             reading(2, boot="b0", mono_s=1000.0, wall_s=1000.0, clock="unsynced")]
     store.store_batch(batch("raw", 0, rows, boot="b0"), RECEIVED)
@@ -143,7 +145,7 @@ def test_fleet_store_offset_that_lands_in_the_future_leaves_the_row_untrusted(st
     assert [r.ts for r in store.records("box-a", "raw")][:2] == [RECEIVED - 100.0, None]
 
 
-def test_fleet_store_status_sets_online_state_since_its_change(store: SqliteStore) -> None:
+def test_fleet_store_status_sets_online_state_since_its_change(store: SqlStore) -> None:
     def status(state: str, at: float) -> protocol.Status:
         message = {"v": 1, "device": "box-a", "state": state, "boot": "b1", "version": "0.1.0",
                    "config_version": 3, "at": at}
@@ -156,7 +158,7 @@ def test_fleet_store_status_sets_online_state_since_its_change(store: SqliteStor
     assert (gone.online, gone.online_since, gone.last_seen) == (False, RECEIVED + 20, RECEIVED + 20)
 
 
-def test_fleet_store_rejects_count_per_device_and_reason(store: SqliteStore) -> None:
+def test_fleet_store_rejects_count_per_device_and_reason(store: SqlStore) -> None:
     store.count_reject("box-a", "payload: bad JSON", "payload: bad JSON (x)", RECEIVED)
     store.count_reject("box-a", "payload: bad JSON", "payload: bad JSON (y)", RECEIVED)
     store.count_reject("", "topic: not valid UTF-8", "topic: not valid UTF-8", RECEIVED)
@@ -174,7 +176,7 @@ def test_fleet_store_file_keeps_everything_across_reopen(tmp_path: Path) -> None
     second.close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
+    assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
     conn.execute("INSERT INTO schema_version VALUES (99)")
     conn.commit()
     conn.close()
@@ -192,7 +194,7 @@ def test_fleet_store_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> No
 def test_fleet_store_url_forms(tmp_path: Path) -> None:
     assert sqlite_path("sqlite:////var/lib/fleet.db") == Path("/var/lib/fleet.db")
     assert sqlite_path("sqlite:///rel/fleet.db") == Path("rel/fleet.db")
-    for bad in ("postgresql://u:secret@h/db", "mysql://h/db", "sqlite://", "sqlite:///", "fleet.db"):
+    for bad in ("mysql://u:secret@h/db", "mysql://h/db", "sqlite://", "sqlite:///", "fleet.db"):
         with pytest.raises(FleetConfigError) as info:
             sqlite_path(bad)
         assert "secret" not in str(info.value)

@@ -10,7 +10,7 @@ from pathlib import Path
 from edge.simulation.sync_report import sync_report, sync_sentence
 from edge.storage.schema import migrate
 from fleet import protocol
-from fleet.store.sqlite import SqliteStore
+from fleet.store.sql import SqliteStore
 from tests.fleet_batches import T0, raw_range, reading, thinned, up_payload
 
 DEVICE = "box-a"

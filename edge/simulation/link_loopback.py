@@ -28,7 +28,7 @@ from edge.link.service import BATCHES_PER_TURN, Link
 from edge.simulation.world_link import LinkWorldSpec
 from fleet import protocol
 from fleet.serve.handler import Handler, Inbound
-from fleet.store.sqlite import SqliteStore
+from fleet.store.sql import SqliteStore
 
 LOG = logging.getLogger("hameau.simulation.link")
 #: Turns (each followed by the broker moving what is in flight) after a tick, at most: a turn sends at most

@@ -17,7 +17,7 @@ from typing import Any
 
 from edge.storage.outbox_rows import LANE_NAMES
 from edge.storage.outbox_thin import outbox_bytes
-from fleet.store.sqlite import SqliteStore
+from fleet.store.sql import SqliteStore
 
 #: Each fleet record's identity beside its seq: a record sent twice under two seqs shares it.
 _DUPLICATES = ("SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM records WHERE device = ?"

@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fleet.errors import FleetConfigError
+from fleet.store.db import redact
 
 DB_FILE = "fleet.db"
+#: URL schemes of a PostgreSQL `--db` (libpq's own).
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -20,6 +23,11 @@ def data_dir(env: Mapping[str, str] | None = None) -> Path:
     return base / "hameau-fleet"
 
 
+def is_postgresql(url: str) -> bool:
+    """Whether a `--db` URL names a PostgreSQL database (postgresql:// or postgres://)."""
+    return url.partition("://")[0].lower() in POSTGRES_SCHEMES
+
+
 def default_db_url(env: Mapping[str, str] | None = None) -> str:
     """The embedded SQLite file in the fleet's data directory, as a URL."""
     return f"sqlite:///{data_dir(env) / DB_FILE}"
@@ -28,13 +36,11 @@ def default_db_url(env: Mapping[str, str] | None = None) -> str:
 def sqlite_path(url: str) -> Path:
     """The file of a `sqlite:///relative` or `sqlite:////absolute` URL; FleetConfigError otherwise."""
     scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+    if not sep or scheme.lower() != "sqlite":
         raise FleetConfigError(
-            "--db: PostgreSQL is not supported yet (it comes with the fleet controller); use sqlite:///PATH"
+            f"--db {redact(url)!r}: expected sqlite:///PATH (e.g. sqlite:////var/lib/hameau/fleet.db)"
+            " or postgresql://USER@HOST/DB"
         )
-    if not sep or scheme != "sqlite":
-        raise FleetConfigError(f"--db {url!r}: expected sqlite:///PATH (e.g. sqlite:////var/lib/hameau/fleet.db)")
     if not rest.startswith("/") or rest in ("/", "//") or "\x00" in rest:
         raise FleetConfigError(f"--db {url!r}: no file path after sqlite:///")
     path = Path(rest[1:]).expanduser()
