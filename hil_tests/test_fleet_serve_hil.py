@@ -182,13 +182,14 @@ def test_fleet_serve_killed_mid_stream_loses_and_duplicates_nothing(
                       DEVICE, last) == [(1,)]
 
 
-def test_fleet_serve_refused_login_and_postgresql_are_one_line_exit_2(broker: Broker, tmp_path: Path) -> None:
+def test_fleet_serve_refused_login_and_unreachable_postgresql_are_one_line_exit_2(broker: Broker, tmp_path: Path) -> None:
     wrong = ServeProcess(broker, tmp_path)
     wrong.password_path.write_text("not-the-password\n", encoding="utf-8")
     wrong.start(wait=False)
     assert wrong.process is not None and wrong.process.wait(15) == 2
     assert "refused the login" in wrong.log() and "Traceback" not in wrong.log()
-    command = [a if not a.startswith("sqlite:") else "postgresql://fleet:secret@db/fleet" for a in wrong.command()]
+    nowhere = "postgresql://fleet:secret@127.0.0.1:1/fleet"
+    command = [a if not a.startswith("sqlite:") else nowhere for a in wrong.command()]
     done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
-    assert done.returncode == 2 and "PostgreSQL is not supported yet" in done.stderr
+    assert done.returncode == 2 and "cannot open fleet store postgresql://fleet:***@127.0.0.1:1/fleet" in done.stderr
     assert "secret" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

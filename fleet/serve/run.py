@@ -8,6 +8,7 @@ import signal
 import sys
 from types import FrameType
 
+from fleet.app import jobs, open_fleet
 from fleet.errors import FleetError
 from fleet.serve.config import build_config
 from fleet.serve.service import IngestService
@@ -37,12 +38,18 @@ def serve(args: argparse.Namespace) -> int:
             broker=args.broker, ca=args.ca, username=args.username, password_file=args.password_file,
             db=args.db, client_id=args.client_id,
         )
-        store = open_store(config.db_url)
+        store = open_fleet(config.db_url)
     except FleetError as error:
         print(f"hameau-fleet serve: {error}", file=sys.stderr)
         return 2
+    job_store = None
     try:
-        service = IngestService(config, store)
+        periodic = jobs()
+        if periodic:
+            job_store = open_store(config.db_url)
+        service = IngestService(
+            config, store, jobs=periodic, job_db=None if job_store is None else job_store.db
+        )
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
             logging.getLogger("hameau.fleet.serve").info("signal %d: stopping", signum)
@@ -55,5 +62,10 @@ def serve(args: argparse.Namespace) -> int:
         except FleetError as error:
             print(f"hameau-fleet serve: {error}", file=sys.stderr)
             return 2
+    except FleetError as error:
+        print(f"hameau-fleet serve: {error}", file=sys.stderr)
+        return 2
     finally:
         store.close()
+        if job_store is not None:
+            job_store.close()

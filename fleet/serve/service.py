@@ -7,7 +7,7 @@ import queue
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -18,7 +18,9 @@ from fleet import protocol
 from fleet.errors import FleetConfigError, StoreError
 from fleet.serve.config import ServeConfig, tls_context
 from fleet.serve.handler import Handler, Inbound
+from fleet.serve.jobs import Job, JobRunner
 from fleet.store.api import FleetStore
+from fleet.store.db import Database
 
 LOG = logging.getLogger("hameau.fleet.serve")
 
@@ -36,7 +38,15 @@ def _written_by_the_loop(_client: mqtt.Client, _userdata: object, _sock: object)
 class IngestService:
     """One serve process: an MQTT 5 client on the fleet's shared subscriptions and a single store writer."""
 
-    def __init__(self, config: ServeConfig, store: FleetStore, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: ServeConfig,
+        store: FleetStore,
+        *,
+        now: Callable[[], float] = time.time,
+        jobs: Sequence[Job] = (),
+        job_db: Database | None = None,
+    ) -> None:
         self.config = config
         self.handler = Handler(store)
         self._now = now
@@ -50,6 +60,11 @@ class IngestService:
         self._client = self._make_client()
         self._network: threading.Thread | None = None
         self._writer = threading.Thread(target=self._write_loop, name="fleet-writer", daemon=True)
+        self.jobs = JobRunner(jobs, job_db, self._publish, now=now) if jobs and job_db is not None else None
+
+    def _publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        """Queue a message for the network thread (jobs: desired configs, commands)."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def _make_client(self) -> mqtt.Client:
         cfg = self.config
@@ -195,6 +210,8 @@ class IngestService:
         self.first_connect()
         if not self._stop.is_set():
             self._start_network(first=True)
+            if self.jobs is not None:
+                self.jobs.start()
         while not self._stop.wait(supervise_s):
             network = self._network
             if network is not None and not network.is_alive():
@@ -212,6 +229,8 @@ class IngestService:
         self._stop.set()
 
     def _shutdown(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
         self._drop_queued()
         self._writer.join()
         self._client.disconnect()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fleet.store.api import (
     DeviceState,
     FleetStore,
+    IngestObserver,
     StoreCounts,
     StoredRecord,
     ThinnedRange,
@@ -13,18 +16,19 @@ from fleet.store.sql import PostgresStore, SqliteStore, SqlStore
 from fleet.store.url import default_db_url, is_postgresql, prepare_sqlite
 
 
-def open_store(url: str | None = None) -> SqlStore:
+def open_store(url: str | None = None, observers: Sequence[IngestObserver] = ()) -> SqlStore:
     """Open the store a `--db` URL names (default: the SQLite file in the fleet's data directory)."""
     if url is None:
-        return SqliteStore(prepare_sqlite(default_db_url(), create_parent=True))
+        return SqliteStore(prepare_sqlite(default_db_url(), create_parent=True), observers)
     if is_postgresql(url):
-        return PostgresStore(url)
-    return SqliteStore(prepare_sqlite(url, create_parent=False))
+        return PostgresStore(url, observers)
+    return SqliteStore(prepare_sqlite(url, create_parent=False), observers)
 
 
 __all__ = [
     "DeviceState",
     "FleetStore",
+    "IngestObserver",
     "PostgresStore",
     "SqlStore",
     "SqliteStore",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fleet import protocol
+from fleet.store.db import Database
 
 #: 2020-01-01T00:00:00Z: a box's wall time before this is a clock that was never set (1970, or a stale image).
 TRUSTED_FROM_S = 1_577_836_800.0
@@ -82,6 +83,22 @@ class StoreCounts:
     untrusted: int = 0
     thinned: int = 0
     rejects: int = 0
+
+
+class IngestObserver(Protocol):
+    """Work done inside the ingest transaction of a batch or a status (alarms, roll-up marks, reports).
+
+    It runs in the same transaction as the records it sees, so a killed serve process leaves both or
+    neither; it must be idempotent, since a batch may arrive again (its records are then not new).
+    """
+
+    def on_batch(self, db: Database, batch: protocol.Batch, received_at: float) -> None:
+        """A batch was stored (or stored again)."""
+        ...
+
+    def on_status(self, db: Database, status: protocol.Status, received_at: float) -> None:
+        """A box's status (online, offline by its last will) was stored."""
+        ...
 
 
 class FleetStore(Protocol):

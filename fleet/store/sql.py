@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from fleet.store.api import (
     FUTURE_SLACK_S,
     TRUSTED_FROM_S,
     DeviceState,
+    IngestObserver,
     StoreCounts,
     StoredRecord,
     ThinnedRange,
@@ -35,8 +37,9 @@ _DEVICE_COLUMNS = (
 class SqlStore:
     """The fleet store on one database connection; one thread at a time uses it (the serve writer thread)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, observers: Sequence[IngestObserver] = ()) -> None:
         self.db = db
+        self.observers = tuple(observers)
         try:
             migrate(db)
         except BaseException:
@@ -72,6 +75,8 @@ class SqlStore:
                 (device, received_at, received_at, batch.boot, new, len(rows.records) - new),
             )
             acked = self._acked(conn, device)
+            for observer in self.observers:
+                observer.on_batch(conn, batch, received_at)
         return protocol.Ack(device=device, acked=acked)
 
     @staticmethod
@@ -133,6 +138,8 @@ class SqlStore:
                     status.boot, status.version, status.config_version,
                 ),
             )
+            for observer in self.observers:
+                observer.on_status(conn, status, received_at)
         state = self.device(status.device)
         assert state is not None  # just written
         return state
@@ -229,13 +236,15 @@ def _record(row: tuple[Any, ...]) -> StoredRecord:
 class SqliteStore(SqlStore):
     """The embedded fleet store: one SQLite file (WAL, synchronous FULL)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, path: str | Path, observers: Sequence[IngestObserver] = (), *, busy_timeout_s: float = 10.0
+    ) -> None:
         self.path = Path(path)
-        super().__init__(SqliteDatabase(self.path, busy_timeout_s=busy_timeout_s))
+        super().__init__(SqliteDatabase(self.path, busy_timeout_s=busy_timeout_s), observers)
 
 
 class PostgresStore(SqlStore):
     """The fleet store in a PostgreSQL database (several serve processes may share it)."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(PostgresDatabase(url))
+    def __init__(self, url: str, observers: Sequence[IngestObserver] = ()) -> None:
+        super().__init__(PostgresDatabase(url), observers)
