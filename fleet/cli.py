@@ -1,25 +1,34 @@
-"""`hameau-fleet`: the fleet controller's command line."""
+"""`hameau-fleet`: the fleet controller's command line (one module per command group)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 from importlib.metadata import version
+
+#: Modules that each add their command group with `register(commands)`; the parser they add sets `run`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "fleet.serve.run",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, every command group registered."""
+    parser = argparse.ArgumentParser(prog="hameau-fleet", description="Hameau fleet controller.")
+    parser.add_argument("--version", action="version", version=f"hameau-fleet {version('hameau')}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `hameau-fleet`."""
-    parser = argparse.ArgumentParser(prog="hameau-fleet", description="Hameau fleet controller.")
-    parser.add_argument("--version", action="version", version=f"hameau-fleet {version('hameau')}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = commands.add_parser(
-        "serve", help="ingest every box's batches and status from the broker, store them, acknowledge"
-    )
-    from fleet.serve.run import add_arguments
-    from fleet.serve.run import serve as run_serve
-
-    add_arguments(serve)
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        return run_serve(args)
-    parser.print_help()
-    return 0
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_help(sys.stderr if args.command else sys.stdout)
+        return 0 if args.command is None else 2
+    return int(run(args))

@@ -15,6 +15,15 @@ from fleet.serve.service import IngestService
 from fleet.store import open_store
 
 
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `serve` to the command line."""
+    parser = commands.add_parser(
+        "serve", help="ingest every box's batches and status from the broker, store them, acknowledge"
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=serve)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `serve` subcommand's options."""
     parser.add_argument("--broker", required=True, help="the broker, mqtts://HOST:PORT (TLS only)")

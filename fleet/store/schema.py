@@ -14,6 +14,7 @@ from fleet.errors import NewerSchemaError
 from fleet.store.db import Database
 from fleet.store.schema_alarms import STATEMENTS as ALARMS
 from fleet.store.schema_configs import STATEMENTS as CONFIGS
+from fleet.store.schema_notify import STATEMENTS as NOTIFY
 from fleet.store.schema_registry import STATEMENTS as REGISTRY
 from fleet.store.schema_rollups import STATEMENTS as ROLLUPS
 
@@ -112,6 +113,7 @@ MIGRATIONS: Mapping[int, Migration] = {
     3: ddl_step(ALARMS),
     4: ddl_step(CONFIGS),
     5: ddl_step(ROLLUPS),
+    6: ddl_step(NOTIFY),
 }
 
 #: The schema version this code writes; a store with a higher version was written by a newer Hameau.
