@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -201,44 +197,3 @@ def test_fleet_store_url_forms(tmp_path: Path) -> None:
     assert default_db_url({"HAMEAU_FLEET_DATA": str(tmp_path)}) == f"sqlite:///{tmp_path}/fleet.db"
     with pytest.raises(FleetConfigError, match="does not exist"):
         open_store(f"sqlite:///{tmp_path}/nowhere/fleet.db")
-
-
-_WRITER = textwrap.dedent("""
-    import sys
-    from fleet import protocol
-    from fleet.store import SqliteStore
-    from fleet_batches import raw_range, up_payload
-    store = SqliteStore(sys.argv[1])
-    size, after = int(sys.argv[2]), 0
-    while True:
-        batch = protocol.parse_batch("box-a", up_payload("raw", after, raw_range(after + 1, after + size)))
-        store.store_batch(batch, 1767229200.0)
-        after += size
-        print(after, flush=True)
-""")
-
-
-@pytest.mark.parametrize("kill_after_s", [0.0, 0.013, 0.031])
-def test_fleet_store_killed_mid_transaction_keeps_whole_batches_only(tmp_path: Path, kill_after_s: float) -> None:
-    path, size = tmp_path / "fleet.db", 1000
-    env_path = f"{ROOT / 'tests'}:{ROOT}"
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(size)], stdout=subprocess.PIPE,
-                            text=True, env={"PYTHONPATH": env_path})
-    try:
-        committed = [int(proc.stdout.readline()) for _ in range(3)]  # type: ignore[union-attr]
-        time.sleep(kill_after_s)
-        proc.kill()
-    finally:
-        proc.kill()
-        proc.wait()
-    reopened = SqliteStore(path)
-    try:
-        hwm = reopened.acked("box-a")["raw"]
-        assert hwm >= committed[-1] and hwm % size == 0
-        assert seqs(reopened) == list(range(1, hwm + 1))
-        assert reopened.missing("box-a", "raw") == []
-    finally:
-        reopened.close()
-    conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()

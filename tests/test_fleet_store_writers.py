@@ -1,0 +1,96 @@
+"""The fleet store under a killed writer and under two writers at once, on SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fleet_batches import raw_range, up_payload
+
+from fleet import protocol
+from fleet.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {"PYTHONPATH": f"{ROOT / 'tests'}:{ROOT}"}
+
+_WRITER = textwrap.dedent("""
+    import sys
+    from fleet import protocol
+    from fleet.store import open_store
+    from fleet_batches import raw_range, up_payload
+    store = open_store(sys.argv[1])
+    size, after = int(sys.argv[2]), 0
+    while True:
+        batch = protocol.parse_batch("box-a", up_payload("raw", after, raw_range(after + 1, after + size)))
+        store.store_batch(batch, 1767229200.0)
+        after += size
+        print(after, flush=True)
+""")
+
+
+@pytest.mark.parametrize("kill_after_s", [0.0, 0.013, 0.031])
+def test_fleet_store_killed_mid_transaction_keeps_whole_batches_only(store_url: str, kill_after_s: float) -> None:
+    size = 1000
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, store_url, str(size)], stdout=subprocess.PIPE,
+                            text=True, env=ENV)
+    try:
+        committed = [int(proc.stdout.readline()) for _ in range(3)]  # type: ignore[union-attr]
+        time.sleep(kill_after_s)
+        proc.kill()
+    finally:
+        proc.kill()
+        proc.wait()
+    reopened = open_store(store_url)
+    try:
+        hwm = reopened.acked("box-a")["raw"]
+        assert hwm >= committed[-1] and hwm % size == 0
+        assert [r.seq for r in reopened.records("box-a", "raw")] == list(range(1, hwm + 1))
+        assert reopened.missing("box-a", "raw") == []
+    finally:
+        reopened.close()
+    if store_url.startswith("sqlite:"):
+        conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()
+
+
+def test_fleet_store_two_writers_of_one_box_chain_the_lane_to_its_end(store_url: str) -> None:
+    # Two serve processes get the two batches of a box at once (a shared subscription does that): each box's
+    # mark must reach its last seq once both are stored, with no batch left behind a race of two transactions.
+    boxes, size = 60, 5
+    stores = [open_store(store_url), open_store(store_url)]
+    together = threading.Barrier(2, timeout=30)
+    failures: list[BaseException] = []
+
+    def write(k: int) -> None:
+        try:
+            for box in range(boxes):
+                device, after = f"box-{box}", k * size
+                batch = protocol.parse_batch(
+                    device, up_payload("raw", after, raw_range(after + 1, after + size), device=device)
+                )
+                together.wait()
+                stores[k].store_batch(batch, 1767229200.0)
+        except Exception as error:  # noqa: BLE001 (the main thread reports it)
+            failures.append(error)
+            together.abort()
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert failures == []
+        behind = {f"box-{box}": stores[0].acked(f"box-{box}")["raw"] for box in range(boxes)}
+        assert {device: hwm for device, hwm in behind.items() if hwm != 2 * size} == {}
+        assert stores[0].counts().records["raw"] == boxes * 2 * size
+    finally:
+        for store in stores:
+            store.close()
