@@ -162,6 +162,13 @@ def pg_cluster() -> Iterator[PgCluster]:
 
 
 @pytest.fixture
+def new_pg_cluster() -> type[PgCluster]:
+    """The cluster class itself, for a test that starts and stops its own (skips like `pg_cluster`)."""
+    require_postgres()
+    return PgCluster
+
+
+@pytest.fixture
 def pg_url(pg_cluster: PgCluster) -> str:
     """A fresh empty PostgreSQL database of the session's cluster."""
     return pg_cluster.create_database()
