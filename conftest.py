@@ -66,7 +66,9 @@ def _free_port() -> int:
 class PgCluster:
     """A throwaway PostgreSQL cluster on a free loopback port (trust authentication, loopback only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """`durable`: fsync and full-page writes on, as in production (the tests run without, for speed)."""
+        self.durable = durable
         bin_dir = postgres_bin()
         assert bin_dir is not None
         self.bin_dir = bin_dir
@@ -98,7 +100,8 @@ class PgCluster:
         self._process = subprocess.Popen(
             [
                 str(self.bin_dir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.dir),
-                "-h", "127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+                "-h", "127.0.0.1", "-c", f"fsync={'on' if self.durable else 'off'}",
+                "-c", f"full_page_writes={'on' if self.durable else 'off'}",
                 "-c", "max_connections=300", "-c", "log_min_messages=warning",
             ],
             user=self._user, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=(self.dir / "server.log").open("wb"),

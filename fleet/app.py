@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fleet import rollups
+from fleet.alarms import AlarmObserver, silence_job
+from fleet.configs import publish as configs_publish
+from fleet.configs.reports import ConfigsObserver
+from fleet.notify import notify_jobs
 from fleet.serve.jobs import Job
+from fleet.settings import FleetSettings
 from fleet.store import IngestObserver, SqlStore, open_store
 
 
-def observers() -> Sequence[IngestObserver]:
+def observers(settings: FleetSettings) -> Sequence[IngestObserver]:
     """What runs inside each ingest transaction, in order."""
-    return ()
+    return (ConfigsObserver(), AlarmObserver(), rollups.observer(settings.rollups))
 
 
-def jobs() -> Sequence[Job]:
-    """What serve runs periodically beside the ingest."""
-    return ()
+def jobs(settings: FleetSettings) -> Sequence[Job]:
+    """What serve runs periodically beside the ingest (notifications only when a channel is configured)."""
+    return (
+        configs_publish.job(),
+        silence_job(settings.alarms),
+        *notify_jobs(settings.notify),
+        *rollups.jobs(settings.rollups, settings.retention),
+    )
 
 
-def open_fleet(url: str | None = None) -> SqlStore:
-    """The fleet store a `--db` URL names, with every ingest observer."""
-    return open_store(url, observers())
+def open_fleet(url: str | None, settings: FleetSettings | None = None) -> SqlStore:
+    """The fleet store a `--db` URL names, with every ingest observer (default settings when none given)."""
+    return open_store(url, observers(FleetSettings() if settings is None else settings))

@@ -10,6 +10,13 @@ from importlib.metadata import version
 #: Modules that each add their command group with `register(commands)`; the parser they add sets `run`.
 COMMAND_MODULES: tuple[str, ...] = (
     "fleet.serve.run",
+    "fleet.rollups.cli",
+    "fleet.configs.cli",
+    "fleet.commands.cli",
+    "fleet.registry.cli_devices",
+    "fleet.registry.cli_groups",
+    "fleet.alarms.cli",
+    "fleet.notify.cli",
 )
 
 

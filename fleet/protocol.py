@@ -76,7 +76,7 @@ MAX_DURATION_S = 7 * 24 * 3600.0
 ACTIONS = {
     "override": ("relay", "state", "duration_s", "reason"),
     "clear_override": ("relay",),
-    "ack_alarm": ("alarm_id", "by"),
+    "ack_alarm": ("alarm_id", "key", "by"),  # the alarm's number on the box, or its key (exactly one)
     "status": (),
     "reload_config": (),
 }
@@ -304,6 +304,10 @@ def _args(action: str, args: dict[str, Any]) -> dict[str, Any]:
     if action == "clear_override":
         return {"relay": get_match(args, "relay", DEVICE_PATTERN, "args")}
     if action == "ack_alarm":
+        if "key" in args:  # the latched alarm's key: what the fleet knows of it (from the box's "alarm" event)
+            if "alarm_id" in args:
+                fail("args", "give alarm_id or key, not both")
+            return {"key": get_str(args, "key", "args"), "by": get_str(args, "by", "args")}
         return {"alarm_id": get_int(args, "alarm_id", "args", 1), "by": get_str(args, "by", "args")}
     return {}
 

@@ -81,8 +81,15 @@ def _override(command: Command, store: Store, config: BoxConfig, now: datetime) 
 
 
 def _ack(command: Command, store: Store, now: datetime) -> tuple[str, str]:
-    alarm_id = int(command.args["alarm_id"])
     by = str(command.args["by"])
+    if "key" in command.args:  # the fleet names the latched alarm by its key (its number is the box's own)
+        key = str(command.args["key"])
+        latched = next((a for a in store.latched_alarms() if a.key == key), None)
+        if latched is None:
+            return REFUSED, f"no latched alarm {key} on this box (acknowledged already?)"
+        alarm_id = latched.id
+    else:
+        alarm_id = int(command.args["alarm_id"])
     alarm, was_latched = ack_alarm(store, alarm_id, by, now)
     if alarm is None:
         return REFUSED, f"no alarm #{alarm_id} on this box"

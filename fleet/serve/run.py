@@ -12,6 +12,7 @@ from fleet.app import jobs, open_fleet
 from fleet.errors import FleetError
 from fleet.serve.config import build_config
 from fleet.serve.service import IngestService
+from fleet.settings import add_settings_argument, load_settings
 from fleet.store import open_store
 
 
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password-file", required=True, help="file holding the MQTT password (mode 600)")
     parser.add_argument("--client-id", default=None,
                         help="stable MQTT client id: the broker keeps this process's session across restarts")
+    add_settings_argument(parser)
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
 
 
@@ -47,13 +49,14 @@ def serve(args: argparse.Namespace) -> int:
             broker=args.broker, ca=args.ca, username=args.username, password_file=args.password_file,
             db=args.db, client_id=args.client_id,
         )
-        store = open_fleet(config.db_url)
+        settings = load_settings(args.settings)
+        store = open_fleet(config.db_url, settings)
     except FleetError as error:
         print(f"hameau-fleet serve: {error}", file=sys.stderr)
         return 2
     job_store = None
     try:
-        periodic = jobs()
+        periodic = jobs(settings)
         if periodic:
             job_store = open_store(config.db_url)
         service = IngestService(

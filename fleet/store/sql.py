@@ -167,7 +167,7 @@ class SqlStore:
         return [_record(row) for row in rows]
 
     def missing(self, device: str, lane: str) -> list[tuple[int, int]]:
-        """Inclusive ranges of seqs up to the lane's mark neither stored nor reported thinned."""
+        """Inclusive ranges of seqs up to the lane's mark neither stored, nor reported thinned, nor retired."""
         hwm = self.acked(device).get(lane, 0)
         seqs = (
             row[0]
@@ -177,6 +177,13 @@ class SqlStore:
             )
         )
         covers = [(t.seq_from, t.seq_to) for t in self.thinned(device) if t.lane == lane]
+        # What the retention deleted, once rolled up, is not missing either.
+        covers += [
+            (int(lo), int(hi))
+            for lo, hi in self.db.query(
+                "SELECT seq_from, seq_to FROM raw_retired WHERE device = ? AND lane = ?", (device, lane)
+            )
+        ]
         return subtract(uncovered(seqs, hwm), covers)
 
     def thinned(self, device: str) -> list[ThinnedRange]:

@@ -1,0 +1,1 @@
+"""Commands to boxes: queued in the store, sent by serve before they expire, their results read back."""

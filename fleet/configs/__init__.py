@@ -1,0 +1,1 @@
+"""Desired box configs: fragments per device and group, merged, checked with the box loader, published."""
