@@ -12,14 +12,20 @@ import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
 
-from edge.config.box import BoxConfig
-from edge.config.loader import ConfigError, load_config
-from edge.hardware.assembly import Hardware
-from edge.runtime.lock import AgentLock, AgentLockedError
-from edge.runtime.logs import LEVELS, to_stderr
-from edge.storage.device import device_refusal
-from edge.storage.place import db_path_mistake, db_place_problem
-from edge.technician.commands import add_technician_commands, run_technician
+# Ctrl-C while these load (a slow card, a busy box) ends the command quietly, as it does once main() runs.
+try:
+    from edge.config.box import BoxConfig
+    from edge.config.loader import ConfigError, load_config
+    from edge.hardware.assembly import Hardware
+    from edge.runtime.lock import AgentLock, AgentLockedError
+    from edge.runtime.logs import LEVELS, to_stderr
+    from edge.storage.device import device_refusal
+    from edge.storage.place import db_path_mistake, db_place_problem
+    from edge.technician.commands import add_technician_commands, run_technician
+    from edge.technician.provision import add_provision_command, run_provision
+except KeyboardInterrupt:
+    sys.stderr.write("hameau-edge: interrupted\n")
+    raise SystemExit(130) from None
 
 EXIT_OK = 0
 EXIT_FAULTS = 1
@@ -72,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--log-level", choices=LEVELS, default="error",
                      help="log on stderr from this level, at simulated times (default error: the report tells)")
     add_technician_commands(commands)
+    add_provision_command(commands)
     return parser
 
 
@@ -97,6 +104,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_technician(args)
     if args.command == "run":
         return _run(args.config)
+    if args.command == "provision":
+        return run_provision(args)
     if args.command == "simulate":
         return _simulate(args)
     return _probe(args.config, as_json=args.json, pulse_window_s=args.pulse_window_s)

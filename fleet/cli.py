@@ -7,6 +7,11 @@ import importlib
 import sys
 from importlib.metadata import version
 
+from fleet.cli_common import one_line_errors
+
+#: What a shell reports for a command stopped by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
 #: Modules that each add their command group with `register(commands)`; the parser they add sets `run`.
 COMMAND_MODULES: tuple[str, ...] = (
     "fleet.serve.run",
@@ -22,7 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, every command group registered."""
-    parser = argparse.ArgumentParser(prog="hameau-fleet", description="Hameau fleet controller.")
+    parser = one_line_errors(argparse.ArgumentParser(prog="hameau-fleet", description="Hameau fleet controller."))
     parser.add_argument("--version", action="version", version=f"hameau-fleet {version('hameau')}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -30,12 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `hameau-fleet`."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    run = getattr(args, "run", None)
-    if run is None:
-        parser.print_help(sys.stderr if args.command else sys.stdout)
-        return 0 if args.command is None else 2
-    return int(run(args))
+def main(argv: list[str] | None = None, *, parser: argparse.ArgumentParser | None = None) -> int:
+    """Entry point of `hameau-fleet` (`parser`: one from `build_parser()`, reused by a caller running many)."""
+    try:
+        parser = build_parser() if parser is None else parser
+        args = parser.parse_args(argv)
+        run = getattr(args, "run", None)
+        if run is None:  # no command: what there is (every group requires its subcommand)
+            parser.print_help()
+            return 0
+        return int(run(args))
+    except KeyboardInterrupt:
+        print("hameau-fleet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -15,8 +15,6 @@ from pathlib import Path
 from broker import Broker
 from mqtt_probe import wait_until
 
-from fleet.broker_files import FLEET_USER
-
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = [sys.executable, "-c", "import sys; from fleet.cli import main; sys.exit(main())", "serve"]
 
@@ -24,20 +22,24 @@ SERVE = [sys.executable, "-c", "import sys; from fleet.cli import main; sys.exit
 class ServeProcess:
     """One serve process (started, killed, restarted on the same store file); its log in `log_path`."""
 
-    def __init__(self, broker: Broker, directory: Path, *, client_id: str | None = "fleet.hameau") -> None:
+    def __init__(self, broker: Broker, directory: Path, *, client_id: str | None = "fleet.hameau",
+                 db_url: str | None = None, user: int = 0) -> None:
+        """`db_url` None: the SQLite file `fleet.db` in `directory`; `user` n: broker.fleet_user_credentials(n)."""
         self.broker = broker
         self.db_path = directory / "fleet.db"
+        self.db_url = db_url or f"sqlite:///{self.db_path}"
         self.log_path = directory / "serve.log"
         self.password_path = directory / "fleet.password"
-        self.password_path.write_text(broker.fleet_credentials[1] + "\n", encoding="utf-8")
+        self.username, password = broker.fleet_credentials if user == 0 else broker.fleet_user_credentials(user)
+        self.password_path.write_text(password + "\n", encoding="utf-8")
         self.password_path.chmod(0o600)
         self.client_id = client_id
         self.process: subprocess.Popen[bytes] | None = None
 
     def command(self, *extra: str) -> list[str]:
         """The serve command line (deathsig'd to the test process when started from the main thread)."""
-        args = [*SERVE, "--broker", self.broker.url, "--db", f"sqlite:///{self.db_path}",
-                "--ca", str(self.broker.ca_path), "--username", FLEET_USER,
+        args = [*SERVE, "--broker", self.broker.url, "--db", self.db_url,
+                "--ca", str(self.broker.ca_path), "--username", self.username,
                 "--password-file", str(self.password_path), *extra]
         if self.client_id is not None:
             args += ["--client-id", self.client_id]

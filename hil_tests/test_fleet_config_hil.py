@@ -128,6 +128,7 @@ def test_fleet_config_hil_set_published_applied_reported_and_commands_answered(
     assert (shown["desired"]["version"], shown["published"]["version"]) == (1, 1)
     assert (shown["reported"]["version"], shown["reported"]["state"], shown["reported"]["reason"]) == (1, "applied", None)
 
+    _cli(capsys, "users", "add", "alice", "--role", "technician", "--db", store, "--json")  # who may send
     status = _cli(capsys, "commands", "send", DEVICE, "status", "--user", "alice", "--db", store, "--json")
     override = _cli(capsys, "commands", "send", DEVICE, "override", "hall-heating", "--state", "on", "--for", "1h",
                     "--user", "alice", "--db", store, "--json")

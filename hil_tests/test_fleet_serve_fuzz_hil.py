@@ -197,7 +197,7 @@ class Run:
                 self.bad[marker] += 1
             assert self.box.publish(protocol.topic(DEVICE, "up"), payload) in (0, 0x10)
         # Stored (the fleet's high-water marks) and counted; the acks are checked at the end (they may lag).
-        settled = wait_s(lambda: self.counted() == self.bad and self.stored() == self.last, 10.0)
+        settled = wait_s(lambda: self.counted() == self.bad and self.stored() == self.last, 30.0)
         assert settled, (self.counted(), self.bad, self.stored(), self.last)
         assert self.serve.alive
 

@@ -266,6 +266,9 @@ class BoxSide:
         self.configs: Counter[tuple[int, str]] = Counter()
         self.shapes: Counter[str] = Counter()
         assert wait_s(lambda: self.link.client.connected), self.link.stats()
+        # The box subscribes before it says online: once the fleet sees "online", what it sends is heard.
+        self.fleet.subscribe(protocol.topic(DEVICE, "status"))
+        self.fleet.wait_for(protocol.topic(DEVICE, "status"))
 
     def tick(self) -> None:
         """One agent tick: what the fleet asked, carried out; the events the remote returns, recorded."""
@@ -297,7 +300,7 @@ class BoxSide:
     def expected(self) -> tuple[int, Counter, Counter, int]:
         return self.rejected, self.commands, self.configs, self.rejected
 
-    def settle(self, timeout_s: float = 15.0) -> None:
+    def settle(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s
         while True:
             self.tick()

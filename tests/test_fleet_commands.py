@@ -58,6 +58,23 @@ def test_commands_job_sends_a_pending_command_once_in_the_box_format(store: SqlS
     assert store.db.one("SELECT state, sent_at FROM commands WHERE id = ?", (command_id,)) == ("sent", T0 + 1)
 
 
+def test_commands_without_a_result_are_sent_again_each_minute_until_answered_or_expired(store: SqlStore) -> None:
+    # The box was offline when the command went (commands are not retained): it goes again, same id.
+    command_id = enqueue(store.db, "box-1", "override", OVERRIDE, created_by="alice", now=T0, ttl_s=200.0)
+    published = Published()
+    assert publish_commands(JobContext(store.db, T0 + 1, published)) == 1
+    assert publish_commands(JobContext(store.db, T0 + 60, published)) == 0  # 59 s without a result: not yet
+    assert publish_commands(JobContext(store.db, T0 + 61, published)) == 1  # 60 s: again
+    assert publish_commands(JobContext(store.db, T0 + 62, published)) == 0
+    assert [protocol.parse_command("box-1", p).id for _, p, _, _ in published.messages] == [command_id] * 2
+    assert published.messages[0] == published.messages[1]
+    assert publish_commands(JobContext(store.db, T0 + 200, published)) == 0  # expired: never again
+    answered = enqueue(store.db, "box-1", "status", {}, created_by="alice", now=T0, ttl_s=600.0)
+    assert publish_commands(JobContext(store.db, T0 + 300, published)) == 1
+    _result(store, 1, answered, "done", "ok")
+    assert publish_commands(JobContext(store.db, T0 + 400, published)) == 0  # answered: never again
+
+
 def test_commands_expired_unsent_are_never_sent(store: SqlStore) -> None:
     late = enqueue(store.db, "box-1", "status", {}, created_by="alice", now=T0, ttl_s=60.0)
     on_time = enqueue(store.db, "box-1", "status", {}, created_by="alice", now=T0 + 30, ttl_s=60.0)
@@ -100,6 +117,9 @@ def test_commands_results_from_the_box_are_stored_first_result_standing(store: S
 
 
 def test_commands_cli_send_list_show(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for user in ("alice", "bob"):  # who sends must be a technician or an admin of the fleet
+        assert main(["users", "add", user, "--role", "technician", "--db", store_url]) == 0
+    capsys.readouterr()
     code = main(["commands", "send", "box-1", "override", "pump", "--state", "off", "--for", "2h", "--ttl", "10m",
                  "--user", "alice", "--db", store_url, "--json"])
     sent = json.loads(capsys.readouterr().out)

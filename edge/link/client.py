@@ -309,8 +309,10 @@ class LinkClient:
         self._connected = True
         self._count("connects")
         self.last_error = ""
-        mqtt.publish(self._topic("status"), self._status("online"), qos=1, retain=True)
+        # Subscribed before saying online: the broker handles both in order, so a fleet that sends a command on
+        # seeing "online" finds the box listening.
         mqtt.subscribe([(self._topic(kind), 1) for kind in SUBSCRIBED])
+        mqtt.publish(self._topic("status"), self._status("online"), qos=1, retain=True)
         LOG.info("link: connected to %s:%s", self.config.host, self.config.port)
 
     def _handle_disconnect(self, _mqtt: paho.Client, _userdata: Any, flags: Any, reason: Any, _props: Any) -> None:

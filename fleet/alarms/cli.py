@@ -4,89 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from fleet.alarms.ack import acknowledge, resolve
 from fleet.alarms.model import KINDS, Alarm
 from fleet.alarms.table import get_alarm, list_alarms
-from fleet.app import open_fleet
-from fleet.errors import FleetError
-from fleet.store.db import Database
-
-DB_HELP = ("store URL: sqlite:////abs/path.db or postgresql://USER@HOST/DB "
-           "(default: fleet.db in $HAMEAU_FLEET_DATA or ~/.local/share/hameau-fleet)")
-Run = Callable[[argparse.Namespace], int]
-
-
-def _one_line(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    def error(message: str) -> NoReturn:
-        print(f"{parser.prog}: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-    parser.error = error  # type: ignore[method-assign]
-    return parser
-
-
-def _guarded(prog: str, run: Run) -> Run:
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return run(args)
-        except FleetError as error:
-            print(f"{prog}: {error}", file=sys.stderr)
-            return 2
-        except BrokenPipeError:  # `... | head`: the reader went away; no traceback at exit either
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 1
-
-    return wrapper
-
-
-def _sub(group: argparse._SubParsersAction, name: str, help_text: str, run: Run  # type: ignore[type-arg]
-         ) -> argparse.ArgumentParser:
-    parser = _one_line(group.add_parser(name, help=help_text, description=help_text))
-    parser.add_argument("--db", default=None, metavar="URL", help=DB_HELP)
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-    parser.set_defaults(run=_guarded(parser.prog, run))
-    return parser
+from fleet.cli_common import group_parser, opened, subcommand
+from fleet.cli_common import when_s as when  # seconds: alarms are read to the second
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `alarms` and its subcommands to the command line."""
-    top = _one_line(commands.add_parser("alarms", help="the fleet's alarms: list, show, acknowledge",
-                                        description="The fleet's alarms: list, show, acknowledge."))
-    group = top.add_subparsers(dest="alarms_command", metavar="SUBCOMMAND")
-    listing = _sub(group, "list", "alarms: open ones first, critical first, then the latest", _list)
+    group = group_parser(commands, "alarms", "the fleet's alarms: list, show, acknowledge")
+    listing = subcommand(group, "list", "alarms: open ones first, critical first, then the latest", _list)
     listing.add_argument("--open", action="store_true", help="only the alarms still open")
     listing.add_argument("--device", default=None, help="only this device's alarms")
     listing.add_argument("--kind", default=None, choices=KINDS, help="only alarms of this kind")
-    show = _sub(group, "show", "one alarm in full: its evidence, its acknowledgement", _show)
+    show = subcommand(group, "show", "one alarm in full: its evidence, its acknowledgement", _show)
     show.add_argument("id", metavar="ID", help="the alarm's id (or its first 6+ characters)")
-    ack = _sub(group, "ack", "acknowledge an alarm as a named user (the box's own alarm on the box too)", _ack)
+    ack = subcommand(group, "ack", "acknowledge an alarm as a named user (the box's own alarm on the box too)", _ack)
     ack.add_argument("id", metavar="ID", help="the alarm's id (or its first 6+ characters)")
     ack.add_argument("--user", required=True, help="who acknowledges (a user of the fleet: hameau-fleet users)")
     ack.add_argument("--note", default=None, help="why, or what was done")
-
-
-@contextmanager
-def _opened(args: argparse.Namespace) -> Iterator[Database]:
-    store = open_fleet(args.db)
-    try:
-        yield store.db
-    finally:
-        store.close()
-
-
-def when(ts: float | None) -> str:
-    """Epoch seconds as UTC text ('-' for none)."""
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _line(a: Alarm) -> str:
@@ -97,7 +37,7 @@ def _line(a: Alarm) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _opened(args) as db:
+    with opened(args) as db:
         alarms = list_alarms(db, open_only=args.open, device=args.device, kind=args.kind)
     if args.json:
         print(json.dumps([a.to_dict() for a in alarms], indent=2, ensure_ascii=False))
@@ -127,7 +67,7 @@ def _details(a: Alarm) -> list[str]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with _opened(args) as db:
+    with opened(args) as db:
         alarm = get_alarm(db, resolve(db, args.id))
     assert alarm is not None
     print(json.dumps(alarm.to_dict(), indent=2, ensure_ascii=False) if args.json else "\n".join(_details(alarm)))
@@ -135,7 +75,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _ack(args: argparse.Namespace) -> int:
-    with _opened(args) as db:
+    with opened(args) as db:
         done = acknowledge(db, args.id, args.user, note=args.note, now=time.time())
     result: dict[str, Any] = {"alarm": done.alarm.to_dict(), "command": done.command_id}
     if args.json:

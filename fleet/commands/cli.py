@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from edge.config.reader import Invalid, parse_duration
-from fleet.app import open_fleet
+from fleet.cli_common import (
+    default_user,
+    group_parser,
+    one_line_errors,
+    opened,
+    subcommand,
+)
+from fleet.cli_users import COMMAND_ROLES, acting_user
 from fleet.commands.queue import STATES, enqueue
-from fleet.configs.cli import add_db, default_user, guarded
 from fleet.configs.view import when
 from fleet.errors import FleetError
 from fleet.store.db import Database
@@ -19,6 +24,8 @@ from fleet.store.db import Database
 _COLUMNS = ("id", "device", "action", "args", "created_by", "created_at", "expires_at", "state", "result",
             "sent_at", "done_at")
 #: CLI action names -> protocol actions.
+SEND = "hameau-fleet commands send"
+MAX_LIMIT = 100_000
 ACTIONS = {"override": "override", "clear": "clear_override", "ack-alarm": "ack_alarm", "status": "status",
            "reload-config": "reload_config"}
 
@@ -32,43 +39,36 @@ def _duration_s(text: str) -> float:
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `commands` and its subcommands."""
-    parser = commands.add_parser("commands", help="commands to boxes: send, list, show")
-    sub = parser.add_subparsers(dest="commands_command", metavar="SUBCOMMAND", required=True)
-    send = sub.add_parser("send", help="queue a command; serve sends it before it expires")
+    sub = group_parser(commands, "commands", "commands to boxes: send, list, show")
+    send = one_line_errors(sub.add_parser("send", help="queue a command; serve sends it before it expires"),
+                           SEND)
     send.add_argument("device", metavar="ID")
     actions = send.add_subparsers(dest="action", metavar="ACTION", required=True)
-    override = actions.add_parser("override", help="hold a relay on or off for a while")
+    override = subcommand(actions, "override", "hold a relay on or off for a while", _send, prog=SEND)
     override.add_argument("relay", metavar="RELAY")
     override.add_argument("--state", required=True, choices=("on", "off"))
     override.add_argument("--for", dest="for_s", required=True, type=_duration_s, metavar="DURATION",
                           help="how long the override holds, e.g. 2h, 90m (at most 7 days)")
     override.add_argument("--reason", default=None, help="why (kept in the box's audit trail)")
-    clear = actions.add_parser("clear", help="end a relay override: the relay's controller decides again")
+    clear = subcommand(actions, "clear", "end a relay override: the relay's controller decides again", _send,
+                       prog=SEND)
     clear.add_argument("relay", metavar="RELAY")
-    ack = actions.add_parser("ack-alarm", help="acknowledge an alarm latched on the box")
+    ack = subcommand(actions, "ack-alarm", "acknowledge an alarm latched on the box", _send, prog=SEND)
     ack.add_argument("alarm", metavar="ALARM",
                      help="the box's alarm number (hameau-edge alarms), or the latched alarm's key")
-    actions.add_parser("status", help="ask for the box's status report")
-    actions.add_parser("reload-config", help="make the agent re-read its configuration")
+    subcommand(actions, "status", "ask for the box's status report", _send, prog=SEND)
+    subcommand(actions, "reload-config", "make the agent re-read its configuration", _send, prog=SEND)
     for action in actions.choices.values():
         action.add_argument("--ttl", dest="ttl_s", type=_duration_s, default=600.0, metavar="DURATION",
                             help="expire if not carried out within this (default 10m)")
-        action.add_argument("--user", default=None, help="who asks (default: $USER)")
-        action.add_argument("--json", action="store_true", help="print the command as JSON")
-        add_db(action)
-        action.set_defaults(run=run_send)
-    list_ = sub.add_parser("list", help="commands, newest first")
+        action.add_argument("--user", default=None,
+                            help=f"who asks: a {' or '.join(COMMAND_ROLES)} of the fleet (default: $USER)")
+    list_ = subcommand(sub, "list", "commands, newest first", _list)
     list_.add_argument("--device", metavar="ID", default=None)
     list_.add_argument("--state", choices=STATES, default=None)
-    list_.add_argument("--limit", type=int, default=50)
-    list_.add_argument("--json", action="store_true")
-    add_db(list_)
-    list_.set_defaults(run=run_list)
-    show = sub.add_parser("show", help="one command: its state and the box's result")
+    list_.add_argument("--limit", type=int, default=50, help=f"at most this many (1..{MAX_LIMIT}, default 50)")
+    show = subcommand(sub, "show", "one command: its state and the box's result", _show)
     show.add_argument("command_id", metavar="CMDID")
-    show.add_argument("--json", action="store_true")
-    add_db(show)
-    show.set_defaults(run=run_show)
 
 
 def _args(args: argparse.Namespace, user: str) -> dict[str, Any]:
@@ -101,13 +101,12 @@ def fetch(db: Database, command_id: str) -> dict[str, Any] | None:
 def _send(args: argparse.Namespace) -> int:
     user = args.user or default_user()
     now = time.time()
-    store = open_fleet(args.db)
-    try:
-        command_id = enqueue(store.db, args.device, ACTIONS[args.action], _args(args, user),
-                             created_by=user, now=now, ttl_s=args.ttl_s)
-        command = fetch(store.db, command_id)
-    finally:
-        store.close()
+    with opened(args) as db:
+        with db.transaction() as tx:  # the command is checked first, then who asks: both or nothing
+            command_id = enqueue(tx, args.device, ACTIONS[args.action], _args(args, user),
+                                 created_by=user, now=now, ttl_s=args.ttl_s)
+            acting_user(tx, user, roles=COMMAND_ROLES, doing="send commands")
+        command = fetch(db, command_id)
     assert command is not None
     if args.json:
         print(json.dumps(command, sort_keys=True))
@@ -131,14 +130,13 @@ def _list(args: argparse.Namespace) -> int:
         where.append("state = ?")
         params.append(args.state)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    store = open_fleet(args.db)
-    try:
-        rows = store.db.query(
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise FleetError(f"--limit {args.limit}: must be within 1..{MAX_LIMIT}")
+    with opened(args) as db:
+        rows = db.query(
             f"SELECT {', '.join(_COLUMNS)} FROM commands{clause} ORDER BY created_at DESC, id LIMIT ?",
-            (*params, max(1, args.limit)),
+            (*params, args.limit),
         )
-    finally:
-        store.close()
     items = [_as_dict(row) for row in rows]
     if args.json:
         print(json.dumps(items, sort_keys=True))
@@ -148,11 +146,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    store = open_fleet(args.db)
-    try:
-        command = fetch(store.db, args.command_id)
-    finally:
-        store.close()
+    with opened(args) as db:
+        command = fetch(db, args.command_id)
     if command is None:
         raise FleetError(f"no command {args.command_id!r}")
     if args.json:
@@ -176,12 +171,3 @@ def _show(args: argparse.Namespace) -> int:
         lines.append(f"  expired  {when(command['done_at'])}, never sent")
     print("\n".join(lines))
     return 0
-
-
-def _run(name: str, action: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    return lambda args: guarded(name, action, args)
-
-
-run_send = _run("commands send", _send)
-run_list = _run("commands list", _list)
-run_show = _run("commands show", _show)

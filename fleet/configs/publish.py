@@ -24,6 +24,9 @@ LOG = logging.getLogger("hameau.fleet.configs")
 INTERVAL_S = 1.0
 #: Most configs / commands published per turn (the rest wait for the next turn).
 PER_TURN = 200
+#: A command sent without a result by then is sent again (same id: the box carries out an id once, and says
+#: so), until its expiry: the box was offline, or reconnecting, when it went, and commands are not retained.
+RESEND_AFTER_S = 60.0
 
 
 def config_payload(device: str, version: int, body: str | None) -> bytes:
@@ -89,6 +92,30 @@ def publish_commands(ctx: JobContext) -> int:
             ctx.publish(protocol.topic(device, "cmd"), protocol.encode(message.to_message()), 1, False)
             sent += 1
             LOG.info("command %s (%s) sent to %s", command_id, action, device)
+    return sent + _resend(ctx)
+
+
+def _resend(ctx: JobContext) -> int:
+    """Send again the commands sent RESEND_AFTER_S ago or more that have no result yet and have not expired."""
+    db: Database = ctx.db
+    waiting = db.query(
+        "SELECT id, device, action, args, expires_at, sent_at FROM commands WHERE state = ? AND expires_at > ?"
+        " AND sent_at <= ? ORDER BY sent_at, id LIMIT ?",
+        (SENT, ctx.now, ctx.now - RESEND_AFTER_S, PER_TURN),
+    )
+    sent = 0
+    for command_id, device, action, args, expires_at, sent_at in waiting:
+        with db.transaction():
+            claimed = db.execute(
+                "UPDATE commands SET sent_at = ? WHERE id = ? AND state = ? AND sent_at = ?",
+                (ctx.now, command_id, SENT, sent_at),
+            ).rowcount
+            if claimed != 1:
+                continue  # answered meanwhile, or another serve process sent it again
+            message = protocol.Command(device, command_id, action, json.loads(args), float(expires_at))
+            ctx.publish(protocol.topic(device, "cmd"), protocol.encode(message.to_message()), 1, False)
+            sent += 1
+            LOG.info("command %s (%s) sent again to %s: no result yet", command_id, action, device)
     return sent
 
 

@@ -3,7 +3,7 @@
 In one transaction under one lock (so two serve processes plan each message once):
 - every alarm not seen before gets a mark (noticed now); below the minimum severity it is marked skipped;
 - the openings of one kind wait until `group_window_s` after the first of them was noticed (the delay of a
-  message is at most the window, plus a planner period); then, if more than `group_threshold` alarms of
+  message is at most the window plus two planner periods: one to notice, one to see the window end); then, if more than `group_threshold` alarms of
   that kind are waiting, ONE grouped message lists them all (30 boxes offline after a power cut), otherwise
   each gets its own message. An alarm that cleared while it waited is announced with its clearing;
 - an announced alarm that clears is announced once more, grouped the same way (the power comes back);

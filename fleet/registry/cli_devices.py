@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from fleet.broker_files import PRODUCTION, new_password, password_line
+from fleet.cli_common import emit, group_parser, opened, subcommand, table, when
+from fleet.cli_users import acting_user
+from fleet.configs.view import config_state
 from fleet.registry import bundle
 from fleet.registry.broker_sync import (
     DEFAULT_RELOAD_COMMAND,
@@ -16,14 +20,6 @@ from fleet.registry.broker_sync import (
     SyncReport,
     reload_broker,
     write_files,
-)
-from fleet.registry.cli_common import (
-    emit,
-    group_parser,
-    opened,
-    subcommand,
-    table,
-    when,
 )
 from fleet.registry.devices import (
     add_device,
@@ -44,6 +40,7 @@ from fleet.registry.model import (
     check_timezone,
     parse_coordinate,
 )
+from fleet.store.db import Database
 from fleet.store.url import data_dir
 
 
@@ -60,6 +57,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     add.add_argument("--broker", required=True, metavar="URL", help="the broker the box reaches, mqtts://HOST:PORT")
     add.add_argument("--ca", default=PRODUCTION.cafile, metavar="FILE",
                      help=f"the fleet CA certificate the box trusts (default: {PRODUCTION.cafile})")
+    add.add_argument("--user", default=None, metavar="NAME",
+                     help="who adds it (a user of the fleet, not disabled; recorded as added_by)")
     add.add_argument("--bundle-dir", default=None, metavar="DIR",
                      help="where to write the bundle (default: bundles/ID in the fleet's data directory)")
     _broker_file_options(add)
@@ -110,11 +109,17 @@ def _add(args: argparse.Namespace) -> int:
     reports: list[SyncReport] = []
     with opened(args) as db:
         check_new(db, device.device)  # said before any file is touched; checked again in the transaction
+        _check_user(db, args.user)
         staging = bundle.prepare(directory, device, source, password, now=now)
+
+        def then(conn: Database) -> None:
+            _check_user(conn, args.user)
+            reports.append(write_files(conn, files, {device.device: line}))
+
         try:
             add_device(db, device.device, device.site, now=now, latitude=device.latitude,
                        longitude=device.longitude, timezone=device.timezone, groups=device.groups,
-                       then=lambda conn: reports.append(write_files(conn, files, {device.device: line})))
+                       added_by=args.user, then=then)
         except BaseException:
             bundle.discard(staging)
             raise
@@ -133,6 +138,11 @@ def _add(args: argparse.Namespace) -> int:
         *_file_lines(files, report), done,
     ])
     return 0
+
+
+def _check_user(db: Database, user: str | None) -> None:
+    if user is not None:
+        acting_user(db, user, doing="add devices")
 
 
 def _revoke(args: argparse.Namespace) -> int:
@@ -206,15 +216,18 @@ def _show(args: argparse.Namespace) -> int:
         if device is None:
             raise RegistryError(f"device {args.device!r} is not registered")
         health = device_health(db, [device])[0]
+        config = config_state(db, device.device)
+    report = None if config is None or config["reported"]["version"] is None else config["reported"]
     data = {**health.to_json(), "latitude": device.latitude, "longitude": device.longitude,
-            "timezone": device.timezone, "added_at": device.added_at}
+            "timezone": device.timezone, "added_at": device.added_at, "config_report": report}
     state = health.state + (f" since {when(health.since)}" if health.since is not None else "")
     lines = [
         f"device: {device.device}", f"site: {device.site}",
         f"location: {_location(device)}", f"groups: {', '.join(device.groups) or '-'}",
         f"added: {when(device.added_at)}", f"state: {state}", f"last seen: {when(health.last_seen)}",
         f"last record: {when(health.last_record_at)} (box time {when(health.last_record_ts)})",
-        f"config (wanted/running): {_config(health)}", f"open alarms: {health.open_alarms}",
+        f"config (wanted/running): {_config(health)}", *_report_lines(report),
+        f"open alarms: {health.open_alarms}",
         f"faults: {health.faults}", f"records thinned: {health.thinned}",
     ]
     emit(args, data, lines)
@@ -226,6 +239,14 @@ def _config(h: DeviceHealth) -> str:
         return "-"
     text = f"{_dash(h.config_desired)}/{_dash(h.config_reported)}"
     return f"{text} {h.config_state}" if h.config_state else text
+
+
+def _report_lines(report: dict[str, Any] | None) -> list[str]:
+    """What the box last said of a config it was sent, and why when it refused or rolled back."""
+    if report is None:
+        return []
+    reason = f": {report['reason']}" if report["reason"] else ""
+    return [f"config report: v{report['version']} {report['state']} at {when(report['at'])}{reason}"]
 
 
 def _dash(value: int | None) -> str:

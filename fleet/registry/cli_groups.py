@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from fleet.registry.cli_common import (
-    emit,
-    group_parser,
-    opened,
-    subcommand,
-    table,
-    when,
-)
+from fleet.cli_common import emit, group_parser, opened, subcommand, table, when
 from fleet.registry.groups import (
     add_members,
     add_user,

@@ -5,65 +5,52 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from fleet.errors import FleetConfigError, FleetError
+from fleet.cli_common import group_parser, opened, subcommand
+from fleet.errors import FleetConfigError
 from fleet.rollups import queries
 from fleet.rollups.job import RollupJob
 from fleet.rollups.marks import mark_stored
 from fleet.rollups.retention import Retention
-from fleet.settings import add_settings_argument, load_settings
-from fleet.store import open_store
+from fleet.settings import load_settings
 
-DB_HELP = "store URL: sqlite:////abs/path.db or postgresql://USER@HOST/DB (default: the embedded fleet.db)"
+Body = Callable[[argparse.Namespace, Any], int]
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `report`, `rollups` and `retention` to the command line."""
-    report = commands.add_parser("report", help="per-night water and per-day lighting and energy figures")
-    kinds = report.add_subparsers(dest="report", metavar="REPORT", required=True)
-    water = _report(kinds, "water-nights", "minimum night flow per meter and night (named by its evening)")
+    kinds = group_parser(commands, "report", "per-night water and per-day lighting and energy figures",
+                         dest="report", metavar="REPORT")
+    water = _report(kinds, "water-nights", "minimum night flow per meter and night (named by its evening)", _water)
     water.add_argument("--meter", help="one meter (sensor id)")
-    water.set_defaults(run=_runner("report water-nights", _water))
-    lighting = _report(kinds, "lighting", "hours lit per circuit and day, against the astronomical night")
+    lighting = _report(kinds, "lighting", "hours lit per circuit and day, against the astronomical night",
+                       _lighting)
     lighting.add_argument("--circuit", help="one lighting circuit (controller id)")
-    lighting.set_defaults(run=_runner("report lighting", _lighting))
-    energy = _report(kinds, "energy", "energy per meter register and day")
+    energy = _report(kinds, "energy", "energy per meter register and day", _energy)
     energy.add_argument("--meter", help="one meter (sensor id)")
     energy.add_argument("--register", help="one register, e.g. import_energy_kwh")
     energy.add_argument("--total", action="store_true", help="one line per day: the sum over the devices")
-    energy.set_defaults(run=_runner("report energy", _energy))
-    rollups = commands.add_parser("rollups", help="the per-day roll-ups")
-    actions = rollups.add_subparsers(dest="action", metavar="ACTION", required=True)
-    run = actions.add_parser("run", help="recompute every day marked dirty now")
-    _common(run, json_flag=True)
-    run.set_defaults(run=_runner("rollups run", _rollups_run))
-    backfill = actions.add_parser("backfill", help="mark every day of the stored records (then `rollups run`)")
-    _common(backfill, json_flag=True)
+    actions = group_parser(commands, "rollups", "the per-day roll-ups", dest="action", metavar="ACTION")
+    _job(actions, "run", "recompute every day marked dirty now", _rollups_run)
+    backfill = _job(actions, "backfill", "mark every day of the stored records (then `rollups run`)",
+                    _rollups_backfill)
     backfill.add_argument("--device", help="one device (default: every device)")
-    backfill.set_defaults(run=_runner("rollups backfill", _rollups_backfill))
-    retention = commands.add_parser("retention", help="raw readings kept raw_keep_days, roll-ups kept")
-    actions = retention.add_subparsers(dest="action", metavar="ACTION", required=True)
-    run = actions.add_parser("run", help="delete raw readings of rolled-up days older than raw_keep_days now")
-    _common(run, json_flag=True)
+    actions = group_parser(commands, "retention", "raw readings kept raw_keep_days, roll-ups kept",
+                           dest="action", metavar="ACTION")
+    run = _job(actions, "run", "delete raw readings of rolled-up days older than raw_keep_days now", _retention_run)
     run.add_argument("--keep-days", type=int, help="override raw_keep_days of the settings")
-    run.set_defaults(run=_runner("retention run", _retention_run))
 
 
-def _common(parser: argparse.ArgumentParser, *, json_flag: bool) -> None:
-    parser.add_argument("--db", default=None, help=DB_HELP)
-    add_settings_argument(parser)
-    if json_flag:
-        parser.add_argument("--json", action="store_true", help="JSON output")
+def _job(group: Any, name: str, text: str, body: Body) -> argparse.ArgumentParser:
+    return subcommand(group, name, text, _with_db(body), settings=True)
 
 
-def _report(kinds: Any, name: str, text: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = kinds.add_parser(name, help=text)
-    _common(parser, json_flag=True)
+def _report(kinds: Any, name: str, text: str, body: Body) -> argparse.ArgumentParser:
+    parser = _job(kinds, name, text, body)
     parser.add_argument("--device", action="append", default=[], help="a device (repeat for several)")
     parser.add_argument("--group", help="every device of a registry group (a commune)")
     parser.add_argument("--from", dest="first", help="first day/night, YYYY-MM-DD")
@@ -71,26 +58,22 @@ def _report(kinds: Any, name: str, text: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _runner(name: str, body: Callable[[argparse.Namespace, Any], int]) -> Callable[[argparse.Namespace], int]:
+def _with_db(body: Body) -> Callable[[argparse.Namespace], int]:
+    """`body(args, db)` once the --from/--to days are checked, on the store opened with the settings."""
+
     def run(args: argparse.Namespace) -> int:
-        try:
-            for flag in ("first", "last"):
-                value = getattr(args, flag, None)
-                if value is not None:
-                    try:
-                        date.fromisoformat(value)
-                    except ValueError:
-                        raise FleetConfigError(
-                            f"--{'from' if flag == 'first' else 'to'} {value!r}: expected YYYY-MM-DD"
-                        ) from None
-            store = open_store(args.db)
-            try:
-                return body(args, store.db)
-            finally:
-                store.close()
-        except FleetError as error:
-            print(f"hameau-fleet {name}: {error}", file=sys.stderr)
-            return 2
+        for flag in ("first", "last"):
+            value = getattr(args, flag, None)
+            if value is not None:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise FleetConfigError(
+                        f"--{'from' if flag == 'first' else 'to'} {value!r}: expected YYYY-MM-DD"
+                    ) from None
+        with opened(args) as db:
+            return body(args, db)
+
     return run
 
 

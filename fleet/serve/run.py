@@ -9,33 +9,23 @@ import sys
 from types import FrameType
 
 from fleet.app import jobs, open_fleet
-from fleet.errors import FleetError
+from fleet.cli_common import subcommand
 from fleet.serve.config import build_config
 from fleet.serve.service import IngestService
-from fleet.settings import add_settings_argument, load_settings
+from fleet.settings import load_settings
 from fleet.store import open_store
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add `serve` to the command line."""
-    parser = commands.add_parser(
-        "serve", help="ingest every box's batches and status from the broker, store them, acknowledge"
-    )
-    add_arguments(parser)
-    parser.set_defaults(run=serve)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `serve` subcommand's options."""
+    """Add `serve` to the command line (a FleetError from its start or its run: one line, exit 2)."""
+    parser = subcommand(commands, "serve", "ingest every box's batches and status from the broker, store them,"
+                        " acknowledge", serve, json_output=False, settings=True)
     parser.add_argument("--broker", required=True, help="the broker, mqtts://HOST:PORT (TLS only)")
-    parser.add_argument("--db", default=None, help="store URL: sqlite:///relative.db or sqlite:////abs/path.db "
-                        "(default: fleet.db in $HAMEAU_FLEET_DATA or ~/.local/share/hameau-fleet)")
     parser.add_argument("--ca", required=True, help="CA certificate file that signed the broker's certificate")
     parser.add_argument("--username", default="fleet.hameau", help="MQTT user name (default: fleet.hameau)")
     parser.add_argument("--password-file", required=True, help="file holding the MQTT password (mode 600)")
     parser.add_argument("--client-id", default=None,
                         help="stable MQTT client id: the broker keeps this process's session across restarts")
-    add_settings_argument(parser)
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
 
 
@@ -44,16 +34,12 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        config = build_config(
-            broker=args.broker, ca=args.ca, username=args.username, password_file=args.password_file,
-            db=args.db, client_id=args.client_id,
-        )
-        settings = load_settings(args.settings)
-        store = open_fleet(config.db_url, settings)
-    except FleetError as error:
-        print(f"hameau-fleet serve: {error}", file=sys.stderr)
-        return 2
+    config = build_config(
+        broker=args.broker, ca=args.ca, username=args.username, password_file=args.password_file,
+        db=args.db, client_id=args.client_id,
+    )
+    settings = load_settings(args.settings)
+    store = open_fleet(config.db_url, settings)
     job_store = None
     try:
         periodic = jobs(settings)
@@ -69,14 +55,7 @@ def serve(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        try:
-            return service.run()
-        except FleetError as error:
-            print(f"hameau-fleet serve: {error}", file=sys.stderr)
-            return 2
-    except FleetError as error:
-        print(f"hameau-fleet serve: {error}", file=sys.stderr)
-        return 2
+        return service.run()
     finally:
         store.close()
         if job_store is not None:
