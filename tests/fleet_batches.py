@@ -47,3 +47,13 @@ def up_payload(*args: Any, **kwargs: Any) -> bytes:
 def raw_range(first: int, last: int, **kwargs: Any) -> list[dict[str, Any]]:
     """Raw readings first..last inclusive."""
     return [reading(seq, **kwargs) for seq in range(first, last + 1)]
+
+
+class Published:
+    """A JobContext.publish that keeps what it is given (thread-safe: list.append)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes, int, bool]] = []
+
+    def __call__(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        self.messages.append((topic, payload, qos, retain))

@@ -16,19 +16,9 @@ from fleet.commands.queue import enqueue
 from fleet.configs.publish import publish_commands
 from fleet.serve.jobs import JobContext
 from fleet.store.sql import SqlStore
-from tests.fleet_batches import T0, up_payload
+from tests.fleet_batches import T0, Published, up_payload
 
 OVERRIDE = {"relay": "pump", "state": "on", "duration_s": 7200.0}
-
-
-class Published:
-    """A JobContext.publish that keeps what it is given (thread-safe: list.append)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, bytes, int, bool]] = []
-
-    def __call__(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
-        self.messages.append((topic, payload, qos, retain))
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from fleet.configs.view import config_state
 from fleet.serve.jobs import JobContext
 from fleet.store.db import Database
 from fleet.store.sql import SqlStore
-from tests.fleet_batches import T0, up_payload
+from tests.fleet_batches import T0, Published, up_payload
 
 VALLEY = """
 [agent]
@@ -80,16 +80,6 @@ driver = "ds18b20"
 bus = "w1"
 rom_id = "28-0316a2794aff"
 """
-
-
-class Published:
-    """A JobContext.publish that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, bytes, int, bool]] = []
-
-    def __call__(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
-        self.messages.append((topic, payload, qos, retain))
 
 
 @pytest.fixture
