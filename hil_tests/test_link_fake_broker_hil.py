@@ -132,7 +132,8 @@ def test_link_client_denied_publish_is_a_counted_refusal(run_client) -> None:
 
 def test_link_client_oversize_payload_never_leaves(run_client) -> None:
     client, broker, _ = run_client(["normal"])
-    _wait(lambda: client.connected, 5)
+    # Connected, then subscribed, then "online": count once that status has arrived.
+    _wait(lambda: client.connected and bool(broker.seen) and len(broker.seen[0].publishes) >= 1, 5)
     before = len(broker.seen[0].publishes)
     handle = client.publish(protocol.topic(DEVICE, "up"), b"x" * (protocol.MAX_PAYLOAD_BYTES + 1))
     assert handle.done.is_set() and handle.reason_code is None and "over" in (handle.error or "")
