@@ -94,3 +94,25 @@ def test_fleet_store_two_writers_of_one_box_chain_the_lane_to_its_end(store_url:
     finally:
         for store in stores:
             store.close()
+
+
+def test_fleet_store_new_file_opened_by_four_serves_at_once_opens_in_each(tmp_path: Path) -> None:
+    # Several serve processes start together on a store that does not exist yet: every one must open it.
+    for attempt in range(25):
+        url = f"sqlite:///{tmp_path / f'fleet{attempt}.db'}"
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def serve(url: str = url, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                open_store(url).close()
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=serve) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == [], f"attempt {attempt}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -99,7 +100,7 @@ class SqliteDatabase(Database):
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open fleet store {self.path}: {exc}") from None
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._enter_wal(busy_timeout_s)
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
@@ -112,6 +113,19 @@ class SqliteDatabase(Database):
             return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
             raise StoreError(f"fleet store {self.path}: {exc}") from None
+
+    def _enter_wal(self, busy_timeout_s: float) -> None:
+        # Switching a new file to WAL needs its exclusive lock, and SQLite answers BUSY at once (no busy
+        # handler) while another connection is opening the same file: retry until the busy timeout.
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.005)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Run one statement per row; the number of rows changed."""
