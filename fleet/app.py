@@ -8,15 +8,19 @@ from fleet import rollups
 from fleet.alarms import AlarmObserver, silence_job
 from fleet.configs import publish as configs_publish
 from fleet.configs.reports import ConfigsObserver
+from fleet.homeassistant import ha_jobs, ha_observers, ha_routes
 from fleet.notify import notify_jobs
+from fleet.opendata import ngsi_jobs
 from fleet.serve.jobs import Job
+from fleet.serve.service import Route
 from fleet.settings import FleetSettings
 from fleet.store import IngestObserver, SqlStore, open_store
 
 
 def observers(settings: FleetSettings) -> Sequence[IngestObserver]:
     """What runs inside each ingest transaction, in order."""
-    return (ConfigsObserver(), AlarmObserver(), rollups.observer(settings.rollups))
+    return (ConfigsObserver(), AlarmObserver(), rollups.observer(settings.rollups),
+            *ha_observers(settings.homeassistant))
 
 
 def jobs(settings: FleetSettings) -> Sequence[Job]:
@@ -26,7 +30,14 @@ def jobs(settings: FleetSettings) -> Sequence[Job]:
         silence_job(settings.alarms),
         *notify_jobs(settings.notify),
         *rollups.jobs(settings.rollups, settings.retention),
+        *ha_jobs(settings.homeassistant),
+        *ngsi_jobs(settings.ngsi),
     )
+
+
+def routes(settings: FleetSettings) -> Sequence[Route]:
+    """What serve subscribes to beside the boxes' topics, and handles itself (Home Assistant's commands)."""
+    return ha_routes(settings.homeassistant)
 
 
 def open_fleet(url: str | None, settings: FleetSettings | None = None) -> SqlStore:

@@ -146,8 +146,16 @@ def mosquitto_conf(settings: BrokerSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def acl_text(fleet_users: Sequence[str] = (FLEET_USER,)) -> str:
+def acl_text(
+    fleet_users: Sequence[str] = (FLEET_USER,),
+    *,
+    fleet_extra: Sequence[str] = (),
+    extra_users: Sequence[tuple[str, Sequence[str]]] = (),
+) -> str:
     """The ACL file: fleet users read every up/status and command; a device only its own topics.
+
+    `fleet_extra` rules go to every fleet user, `extra_users` are more (user, rules) blocks (Home Assistant's:
+    fleet/homeassistant/acl.py).
 
     One user per fleet process: with `use_username_as_clientid`, two processes logged in as the
     same user would take each other's connection in turn."""
@@ -168,8 +176,11 @@ def acl_text(fleet_users: Sequence[str] = (FLEET_USER,)) -> str:
             f"topic write {root}/+/ack",
             f"topic write {root}/+/config",
             f"topic write {root}/+/cmd",
+            *fleet_extra,
             "",
         ]
+    for user, rules in extra_users:
+        lines += [f"user {check_user(user)}", *rules, ""]
     lines += [
         "# Every device (user name = device id = client id): its own topics only.",
         f"pattern write {root}/%u/up",

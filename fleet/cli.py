@@ -22,6 +22,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fleet.registry.cli_groups",
     "fleet.alarms.cli",
     "fleet.notify.cli",
+    "fleet.export.cli",
+    "fleet.web.cli",
+    "fleet.opendata.cli",
 )
 
 

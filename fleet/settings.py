@@ -1,4 +1,4 @@
-"""The fleet's settings file (TOML): [alarms], [notify], [rollups], [retention]; read and checked once.
+"""The fleet's settings file (TOML): [alarms], [notify], [rollups], [retention], [web]; read and checked once.
 
 `--settings FILE` on a command, else the file $HAMEAU_FLEET_SETTINGS names, else `fleet.toml` in the fleet's
 data directory when it exists, else the defaults (no notification channel). Every error names the file, the
@@ -17,7 +17,9 @@ from typing import Any
 
 from fleet.alarms.model import AlarmSettings, parse_alarm_settings
 from fleet.errors import FleetConfigError
+from fleet.homeassistant.settings import HomeAssistantSettings, parse_homeassistant
 from fleet.notify.settings import NotifySettings, parse_notify_settings
+from fleet.opendata.settings import NgsiSettings, parse_ngsi
 from fleet.rollups.settings import (
     RetentionSettings,
     RollupSettings,
@@ -25,10 +27,11 @@ from fleet.rollups.settings import (
     parse_rollups,
 )
 from fleet.store.url import data_dir
+from fleet.web.settings import WebSettings, parse_web
 
 SETTINGS_ENV = "HAMEAU_FLEET_SETTINGS"
 SETTINGS_FILE = "fleet.toml"
-TABLES = ("alarms", "notify", "rollups", "retention")
+TABLES = ("alarms", "notify", "rollups", "retention", "web", "homeassistant", "ngsi")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,9 @@ class FleetSettings:
     notify: NotifySettings | None = None
     rollups: RollupSettings = field(default_factory=RollupSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    homeassistant: HomeAssistantSettings = field(default_factory=HomeAssistantSettings)
+    ngsi: NgsiSettings = field(default_factory=NgsiSettings)
     #: The file they came from (None: the defaults).
     path: Path | None = None
 
@@ -59,6 +65,9 @@ def parse_settings(raw: Mapping[str, Any], where: str, path: Path | None = None)
         notify=parse_notify_settings(tables["notify"], where) if "notify" in raw else None,
         rollups=parse_rollups(tables["rollups"], where),
         retention=parse_retention(tables["retention"], where),
+        web=parse_web(tables["web"], where),
+        homeassistant=parse_homeassistant(tables["homeassistant"], where),
+        ngsi=parse_ngsi(tables["ngsi"], where),
         path=path,
     )
 

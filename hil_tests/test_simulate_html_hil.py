@@ -7,7 +7,6 @@ stylesheet gives the lamps, the heater and the alarms must be on it, which only 
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import subprocess
 import zlib
@@ -16,29 +15,19 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from web_browser import chromium_path
 
 from edge.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-REQUIRE_ENV = "HAMEAU_REQUIRE_CHROMIUM"  # set to 1 where a missing Chromium must fail, not skip (CI)
 WIDTH, HEIGHT = 1200, 2400
 #: Colours of the page's stylesheet (edge/simulation/html_report.py), opaque so a pixel shows them exactly.
 LAMPS_RGB, HEATER_RGB, ALARM_RGB = (0xF2, 0xC2, 0x30), (0xF0, 0x8A, 0x5D), (0xD6, 0x28, 0x28)
 PAGE_RGB, WHITE = (0xF6, 0xF4, 0xEF), (0xFF, 0xFF, 0xFF)
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is not None:
-        return found
-    reason = "Debian's chromium is not installed (bash scripts/setup --test installs it; without root it cannot)"
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 def _headless(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [_chromium(), "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--no-first-run",
+    command = [chromium_path(), "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars", "--no-first-run",
                f"--user-data-dir={tmp_path / 'profile'}", *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "HOME": str(tmp_path)})

@@ -48,7 +48,8 @@ def signature(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-def _network_reason(exc: BaseException, timeout_s: float) -> str:
+def network_reason(exc: BaseException, timeout_s: float) -> str:
+    """Why a network call failed, in one line (timeout, untrusted certificate, refused...)."""
     if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
         return f"timed out after {timeout_s:g} s"
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -118,7 +119,7 @@ class MailSession:
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             raise DeliveryError(f"SMTP {self.settings.host}:{self.settings.port}: "
-                                f"{_network_reason(exc, self.timeout_s)}", connection=True) from None
+                                f"{network_reason(exc, self.timeout_s)}", connection=True) from None
 
     def close(self) -> None:
         """QUIT and close (errors ignored: the connection may be dead already)."""
@@ -161,8 +162,8 @@ def post_webhook(settings: WebhookSettings, url: str, message_id: str, body: str
         raise DeliveryError(f"webhook {redact_url(url)}: HTTP {exc.code}", connection=exc.code >= 500) from None
     except urllib.error.URLError as exc:
         reason = exc.reason if isinstance(exc.reason, BaseException) else OSError(0, str(exc.reason))
-        raise DeliveryError(f"webhook {redact_url(url)}: {_network_reason(reason, timeout_s)}",
+        raise DeliveryError(f"webhook {redact_url(url)}: {network_reason(reason, timeout_s)}",
                             connection=True) from None
     except (OSError, ValueError, http.client.HTTPException) as exc:
-        raise DeliveryError(f"webhook {redact_url(url)}: {_network_reason(exc, timeout_s)}",
+        raise DeliveryError(f"webhook {redact_url(url)}: {network_reason(exc, timeout_s)}",
                             connection=True) from None

@@ -24,6 +24,7 @@ from fleet.registry.model import (
     check_user_name,
     parse_priority,
 )
+from fleet.web.accounts import read_new_password, set_password
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,6 +53,10 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     subcommand(users, "list", "every user", _user_list)
     disable = subcommand(users, "disable", "disable a user (kept, for the record)", _user_disable)
     disable.add_argument("name", metavar="NAME")
+    passwd = subcommand(users, "passwd", "set a user's dashboard password (ends their sessions)", _user_passwd)
+    passwd.add_argument("name", metavar="NAME")
+    passwd.add_argument("--password-file", default=None, metavar="FILE",
+                        help="read the password from FILE's first line (default: asked twice, or stdin's first line)")
 
 
 def _group_add(args: argparse.Namespace) -> int:
@@ -126,4 +131,13 @@ def _user_disable(args: argparse.Namespace) -> int:
     with opened(args) as db:
         user = disable_user(db, args.name, now=time.time())
     emit(args, {"name": user.name, "disabled_at": user.disabled_at}, [f"user {user.name} disabled"])
+    return 0
+
+
+def _user_passwd(args: argparse.Namespace) -> int:
+    check_user_name(args.name)
+    password = read_new_password(args.password_file)
+    with opened(args) as db:
+        set_password(db, args.name, password, now=time.time())
+    emit(args, {"name": args.name, "password_set": True}, [f"user {args.name}: password set"])
     return 0

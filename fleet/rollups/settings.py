@@ -6,14 +6,13 @@ every error names the file, the key and the reason. Without a file, the defaults
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fleet.errors import FleetConfigError
+from fleet.settings_table import SettingsTable as _Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,37 +49,6 @@ class RetentionSettings:
     #: Readings deleted per transaction (short transactions: ingest goes on meanwhile).
     chunk_rows: int = 5000
     enabled: bool = True
-
-
-class _Table:
-    def __init__(self, raw: Mapping[str, Any], name: str, where: str) -> None:
-        self.raw, self.name, self.where = raw, name, where
-
-    def fail(self, key: str, reason: str) -> FleetConfigError:
-        return FleetConfigError(f"{self.where}: [{self.name}] {key}: {reason}")
-
-    def number(self, key: str, default: float, lo: float, hi: float, *, integer: bool = False) -> Any:
-        value = self.raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
-            raise self.fail(key, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
-        if not math.isfinite(value) or not lo <= value <= hi:
-            raise self.fail(key, f"must be within {lo:g}..{hi:g}, got {value!r}")
-        return value
-
-    def clock(self, key: str, default: time) -> time:
-        value = self.raw.get(key, default.strftime("%H:%M"))
-        try:
-            hours, minutes = str(value).split(":")
-            if not isinstance(value, str) or len(hours) != 2 or len(minutes) != 2:
-                raise ValueError
-            return time(int(hours), int(minutes))
-        except ValueError:
-            raise self.fail(key, f"must be a local time \"HH:MM\", got {value!r}") from None
-
-    def only(self, keys: tuple[str, ...]) -> None:
-        unknown = sorted(set(self.raw) - set(keys))
-        if unknown:
-            raise self.fail(unknown[0], f"unknown key (known: {', '.join(keys)})")
 
 
 def parse_rollups(raw: Mapping[str, Any], where: str) -> RollupSettings:

@@ -8,6 +8,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -31,6 +32,20 @@ _STOP = object()
 NETWORK_TURN_S = 0.02
 
 
+class Route(Protocol):
+    """Messages served beside the ingest (Home Assistant's commands): a subscription and the topics it owns."""
+
+    subscription: str
+
+    def owns(self, topic: bytes) -> bool:
+        """Whether this route handles a message on `topic` (the ingest does not see it)."""
+        ...
+
+    def handle(self, store: FleetStore, message: Inbound) -> object:
+        """Handle one message on the writer thread (refusals are the route's to log and count)."""
+        ...
+
+
 def _written_by_the_loop(_client: mqtt.Client, _userdata: object, _sock: object) -> None:
     """paho's write callback: nothing to do, the network thread's loop writes what was queued."""
 
@@ -46,8 +61,10 @@ class IngestService:
         now: Callable[[], float] = time.time,
         jobs: Sequence[Job] = (),
         job_db: Database | None = None,
+        routes: Sequence[Route] = (),
     ) -> None:
         self.config = config
+        self.routes = tuple(routes)
         self.handler = Handler(store)
         self._now = now
         self._inbox: queue.Queue[object] = queue.Queue()
@@ -103,14 +120,18 @@ class IngestService:
         self._connected_once = True
         self._generation += 1
         LOG.info("connected to %s:%d as %s", self.config.host, self.config.port, self.config.username)
-        client.subscribe([(sub, 1) for sub in protocol.FLEET_SUBSCRIPTIONS])
+        client.subscribe([(sub, 1) for sub in self._subscriptions])
 
     def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, reasons: list, _p: object) -> None:
         granted = [getattr(r, "value", r) for r in reasons]
         if any(code >= 0x80 for code in granted):
             LOG.error("the broker refused a subscription: %s", reasons)
         else:
-            LOG.info("subscribed to %s", ", ".join(protocol.FLEET_SUBSCRIPTIONS))
+            LOG.info("subscribed to %s", ", ".join(self._subscriptions))
+
+    @property
+    def _subscriptions(self) -> tuple[str, ...]:
+        return (*protocol.FLEET_SUBSCRIPTIONS, *(route.subscription for route in self.routes))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if not self._stop.is_set():
@@ -160,8 +181,13 @@ class IngestService:
             self._write_one(item)
 
     def _write_one(self, item: Inbound) -> None:
+        route = next((r for r in self.routes if r.owns(item.topic)), None)
         try:
-            outcome = self.handler.handle(item)
+            if route is not None:
+                route.handle(self.handler.store, item)
+                outcome = None
+            else:
+                outcome = self.handler.handle(item)
         except StoreError as error:
             # Rolled back, so nothing is acked to the box, which resends it after its ack timeout. The
             # PUBACK still goes: unacknowledged messages would fill the broker's in-flight window and stall.

@@ -14,9 +14,12 @@ from fleet.errors import NewerSchemaError
 from fleet.store.db import Database
 from fleet.store.schema_alarms import STATEMENTS as ALARMS
 from fleet.store.schema_configs import STATEMENTS as CONFIGS
+from fleet.store.schema_homeassistant import STATEMENTS as HOMEASSISTANT
 from fleet.store.schema_notify import STATEMENTS as NOTIFY
+from fleet.store.schema_opendata import STATEMENTS as OPENDATA
 from fleet.store.schema_registry import STATEMENTS as REGISTRY
 from fleet.store.schema_rollups import STATEMENTS as ROLLUPS
+from fleet.store.schema_web import STATEMENTS as WEB
 
 #: Version 1: devices, records keyed (device, lane, seq), batch ranges, lane high-water marks, thinned
 #: ranges, clock offsets per boot, reject counters.
@@ -114,6 +117,9 @@ MIGRATIONS: Mapping[int, Migration] = {
     4: ddl_step(CONFIGS),
     5: ddl_step(ROLLUPS),
     6: ddl_step(NOTIFY),
+    7: ddl_step(WEB),
+    8: ddl_step(OPENDATA),
+    9: ddl_step(HOMEASSISTANT),
 }
 
 #: The schema version this code writes; a store with a higher version was written by a newer Hameau.
