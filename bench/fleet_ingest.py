@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "hil_tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "hil_tests"), str(ROOT / "tests")]
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -44,8 +44,8 @@ from fleet_serve_process import ServeProcess
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from pg_cluster import PgCluster, postgres_unavailable
 
-from conftest import PgCluster, postgres_unavailable
 from fleet import protocol
 
 RUNS = ("sqlite", "pg1", "pg2", "bare")

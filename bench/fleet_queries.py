@@ -32,9 +32,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from conftest import PgCluster, postgres_unavailable
+from pg_cluster import PgCluster, postgres_unavailable
+
 from fleet.rollups import RollupJob, queries
 from fleet.rollups.compute import decode
 from fleet.rollups.marks import mark_days

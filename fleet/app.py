@@ -32,6 +32,7 @@ def jobs(settings: FleetSettings) -> Sequence[Job]:
         *rollups.jobs(settings.rollups, settings.retention),
         *ha_jobs(settings.homeassistant),
         *ngsi_jobs(settings.ngsi),
+        Job("statistics", 6 * 3600.0, lambda ctx: ctx.db.refresh_statistics()),
     )
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from broker import Broker
 from fleet_serve_process import ServeProcess
-from web_browser import _free_port, web_process
+from pg_cluster import free_port
+from web_browser import web_process
 
 from fleet.registry.groups import add_user
 from fleet.store import open_store
@@ -56,7 +57,7 @@ def test_web_command_serves_login_and_api_then_stops_on_sigterm(tmp_path: Path) 
 
 
 def test_web_command_refuses_plain_http_on_a_network_address_in_one_line(tmp_path: Path) -> None:
-    done = subprocess.run([*FLEET, "web", "--http", f"0.0.0.0:{_free_port()}", "--db",
+    done = subprocess.run([*FLEET, "web", "--http", f"0.0.0.0:{free_port()}", "--db",
                            f"sqlite:///{tmp_path / 'fleet.db'}"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "refusing plain HTTP" in done.stderr, done.stderr
@@ -64,7 +65,7 @@ def test_web_command_refuses_plain_http_on_a_network_address_in_one_line(tmp_pat
 
 
 def test_serve_with_http_serves_the_dashboard_beside_the_ingest(broker: Broker, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     serve = ServeProcess(broker, tmp_path).start("--http", f"127.0.0.1:{port}")
     try:
         status, page = _get(f"http://127.0.0.1:{port}/login")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_cluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_ENV = "HAMEAU_REQUIRE_CHROMIUM"
@@ -45,16 +46,10 @@ def chromium_path() -> str:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def web_process(db_url: str, tmp_path: Path, *, settings: Path | None = None) -> Iterator[str]:
     """`hameau-fleet web` on a free loopback port over `db_url`; its base URL; stopped (and reaped) after."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-c", "import sys; from fleet.cli import main; sys.exit(main())", "web", "--http", f"127.0.0.1:{port}", "--db", db_url,
                "--log-level", "warning"]
     if settings is not None:

@@ -103,7 +103,7 @@ def test_fleet_store_new_file_opened_by_four_serves_at_once_opens_in_each(tmp_pa
         barrier = threading.Barrier(4)
         errors: list[BaseException] = []
 
-        def serve(url: str = url, barrier: threading.Barrier = barrier) -> None:
+        def serve(url: str = url, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors) -> None:
             barrier.wait()
             try:
                 open_store(url).close()
@@ -116,3 +116,18 @@ def test_fleet_store_new_file_opened_by_four_serves_at_once_opens_in_each(tmp_pa
         for thread in threads:
             thread.join(timeout=60)
         assert errors == [], f"attempt {attempt}"
+
+
+def test_fleet_store_sqlite_gives_the_planner_statistics_when_opened(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    open_store(url).close()
+    store = open_store(url)
+    try:
+        store.db.executemany(
+            "INSERT INTO lanes (device, lane, hwm) VALUES (?, 'raw', 1)", [(f"box-{i}",) for i in range(50)])
+    finally:
+        store.close()
+    open_store(url).close()  # a serve or a dashboard starting on the grown store
+    stats = dict(sqlite3.connect(tmp_path / "fleet.db").execute(
+        "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'lanes'").fetchall())
+    assert any(stat.split()[0] == "50" for stat in stats.values()), stats  # the row count ANALYZE saw

@@ -76,11 +76,10 @@ def device_health(db: Database, devices: Sequence[Device]) -> list[DeviceHealth]
 
 def _last_records(db: Database, one: str | None) -> dict[str, tuple[float | None, float | None]]:
     """(newest received_at, newest ts) per device, from the highest-seq record of each of its lanes."""
-    sql = (
-        "SELECT l.device, r.received_at, r.ts FROM lanes l JOIN records r ON r.device = l.device"
-        " AND r.lane = l.lane AND r.seq = (SELECT max(x.seq) FROM records x WHERE x.device = l.device"
-        " AND x.lane = l.lane)"
-    )
+    # One primary-key probe per lane, whatever the planner knows: as a join, SQLite without statistics
+    # scanned every record (a minute at a year of 100 boxes).
+    newest = "FROM records r WHERE r.device = l.device AND r.lane = l.lane ORDER BY r.seq DESC LIMIT 1"
+    sql = f"SELECT l.device, (SELECT r.received_at {newest}), (SELECT r.ts {newest}) FROM lanes l"
     rows = db.query(sql + " WHERE l.device = ?", (one,)) if one else db.query(sql)
     found: dict[str, tuple[float | None, float | None]] = {}
     for device, received_at, ts in rows:

@@ -80,6 +80,9 @@ class Database:
     def lock(self, key: str) -> None:
         """Inside a transaction: serialise with every other writer holding the same key, until it ends."""
 
+    def refresh_statistics(self) -> None:
+        """Give the query planner fresh table statistics (PostgreSQL's autovacuum keeps its own)."""
+
     def close(self) -> None:
         """Release the connection (an open transaction is rolled back)."""
         raise NotImplementedError
@@ -148,6 +151,14 @@ class SqliteDatabase(Database):
                 except sqlite3.Error:
                     pass  # the error being handled says what went wrong
             raise
+
+    def refresh_statistics(self) -> None:
+        """ANALYZE, sampling at most 400 rows per index (milliseconds on a year of 100 boxes).
+
+        Without statistics, or with those of the store when it was small, SQLite may scan every record where
+        an index probe would do."""
+        self.execute("PRAGMA analysis_limit = 400")
+        self.execute("ANALYZE")
 
     def close(self) -> None:
         """Close the file."""

@@ -42,6 +42,7 @@ class SqlStore:
         self.observers = tuple(observers)
         try:
             migrate(db)
+            db.refresh_statistics()
         except BaseException:
             db.close()
             raise
