@@ -88,16 +88,33 @@ class Browser:
         self.page, self.base = page, base
         self._seen: list[tuple[str, str]] = []
         self._downloads: set[str] = set()
+        self._navigations = 0
+        self._started: dict[int, int] = {}
+        self._aborted: list[tuple[str, int, str | None]] = []
         page.on("console", lambda m: m.type == "error" and self._seen.append(("", f"console: {m.text}")))
         page.on("pageerror", lambda e: self._seen.append(("", f"script error: {e}")))
-        page.on("requestfailed", lambda r: self._seen.append((r.url, f"request failed: {r.url} {r.failure}")))
+        page.on("request", lambda r: self._started.__setitem__(id(r), self._navigations))
+        page.on("framenavigated", self._navigated)
+        page.on("requestfailed", self._failed)
         page.on("response", lambda r: r.status >= 400 and self._seen.append(("", f"HTTP {r.status}: {r.url}")))
         page.on("download", lambda d: self._downloads.add(d.url))
 
+    def _navigated(self, frame: Any) -> None:
+        if frame == self.page.main_frame:
+            self._navigations += 1
+
+    def _failed(self, request: Any) -> None:
+        self._aborted.append((request.url, self._started.get(id(request), self._navigations), request.failure))
+
     @property
     def problems(self) -> list[str]:
-        """Everything that went wrong (a navigation Chromium turned into a download is 'aborted': not wrong)."""
-        return [text for url, text in self._seen if not (url in self._downloads and text.endswith("ERR_ABORTED"))]
+        """Everything that went wrong on the pages opened.
+
+        Chromium aborts what a page was still fetching (its favicon, say) once the next page is opened, and a
+        navigation it turned into a download: neither is the dashboard's fault."""
+        failed = [f"request failed: {url} {failure}" for url, started, failure in self._aborted
+                  if not (failure == "net::ERR_ABORTED" and (started < self._navigations or url in self._downloads))]
+        return [text for _url, text in self._seen] + failed
 
     def open(self, path: str) -> Any:
         """Go to `path` on the dashboard; the page."""
