@@ -21,8 +21,9 @@ from fleet.configs.view import when
 from fleet.errors import FleetError
 from fleet.store.db import Database
 
-_COLUMNS = ("id", "device", "action", "args", "created_by", "created_at", "expires_at", "state", "result",
-            "sent_at", "done_at")
+#: The commands table's columns, in the order command_dict reads them.
+COLUMNS = ("id", "device", "action", "args", "created_by", "created_at", "expires_at", "state", "result",
+           "sent_at", "done_at")
 #: CLI action names -> protocol actions.
 SEND = "hameau-fleet commands send"
 MAX_LIMIT = 100_000
@@ -30,7 +31,8 @@ ACTIONS = {"override": "override", "clear": "clear_override", "ack-alarm": "ack_
            "reload-config": "reload_config"}
 
 
-def _duration_s(text: str) -> float:
+def duration_s(text: str) -> float:
+    """A duration ("90m", "3h", "1h30m") in seconds; an argparse error saying what is accepted."""
     try:
         return parse_duration(text).total_seconds()
     except Invalid as error:
@@ -47,7 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     override = subcommand(actions, "override", "hold a relay on or off for a while", _send, prog=SEND)
     override.add_argument("relay", metavar="RELAY")
     override.add_argument("--state", required=True, choices=("on", "off"))
-    override.add_argument("--for", dest="for_s", required=True, type=_duration_s, metavar="DURATION",
+    override.add_argument("--for", dest="for_s", required=True, type=duration_s, metavar="DURATION",
                           help="how long the override holds, e.g. 2h, 90m (at most 7 days)")
     override.add_argument("--reason", default=None, help="why (kept in the box's audit trail)")
     clear = subcommand(actions, "clear", "end a relay override: the relay's controller decides again", _send,
@@ -59,7 +61,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     subcommand(actions, "status", "ask for the box's status report", _send, prog=SEND)
     subcommand(actions, "reload-config", "make the agent re-read its configuration", _send, prog=SEND)
     for action in actions.choices.values():
-        action.add_argument("--ttl", dest="ttl_s", type=_duration_s, default=600.0, metavar="DURATION",
+        action.add_argument("--ttl", dest="ttl_s", type=duration_s, default=600.0, metavar="DURATION",
                             help="expire if not carried out within this (default 10m)")
         action.add_argument("--user", default=None,
                             help=f"who asks: a {' or '.join(COMMAND_ROLES)} of the fleet (default: $USER)")
@@ -71,7 +73,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     show.add_argument("command_id", metavar="CMDID")
 
 
-def _args(args: argparse.Namespace, user: str) -> dict[str, Any]:
+def command_args(args: argparse.Namespace, user: str) -> dict[str, Any]:
+    """The protocol arguments of a checked `commands send` (the API builds the same namespace)."""
     if args.action == "override":
         checked: dict[str, Any] = {"relay": args.relay, "state": args.state, "duration_s": args.for_s}
         if args.reason:
@@ -85,8 +88,9 @@ def _args(args: argparse.Namespace, user: str) -> dict[str, Any]:
     return {}
 
 
-def _as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    item = dict(zip(_COLUMNS, row, strict=True))
+def command_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A commands row (COLUMNS) as plain data, its JSON columns decoded."""
+    item = dict(zip(COLUMNS, row, strict=True))
     item["args"] = json.loads(item["args"])
     item["result"] = None if item["result"] is None else json.loads(item["result"])
     return item
@@ -94,8 +98,8 @@ def _as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def fetch(db: Database, command_id: str) -> dict[str, Any] | None:
     """One command as plain data."""
-    row = db.one(f"SELECT {', '.join(_COLUMNS)} FROM commands WHERE id = ?", (command_id,))
-    return None if row is None else _as_dict(row)
+    row = db.one(f"SELECT {', '.join(COLUMNS)} FROM commands WHERE id = ?", (command_id,))
+    return None if row is None else command_dict(row)
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -103,7 +107,7 @@ def _send(args: argparse.Namespace) -> int:
     now = time.time()
     with opened(args) as db:
         with db.transaction() as tx:  # the command is checked first, then who asks: both or nothing
-            command_id = enqueue(tx, args.device, ACTIONS[args.action], _args(args, user),
+            command_id = enqueue(tx, args.device, ACTIONS[args.action], command_args(args, user),
                                  created_by=user, now=now, ttl_s=args.ttl_s)
             acting_user(tx, user, roles=COMMAND_ROLES, doing="send commands")
         command = fetch(db, command_id)
@@ -134,10 +138,10 @@ def _list(args: argparse.Namespace) -> int:
         raise FleetError(f"--limit {args.limit}: must be within 1..{MAX_LIMIT}")
     with opened(args) as db:
         rows = db.query(
-            f"SELECT {', '.join(_COLUMNS)} FROM commands{clause} ORDER BY created_at DESC, id LIMIT ?",
+            f"SELECT {', '.join(COLUMNS)} FROM commands{clause} ORDER BY created_at DESC, id LIMIT ?",
             (*params, args.limit),
         )
-    items = [_as_dict(row) for row in rows]
+    items = [command_dict(row) for row in rows]
     if args.json:
         print(json.dumps(items, sort_keys=True))
     else:

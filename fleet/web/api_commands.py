@@ -31,7 +31,7 @@ _FIELDS = {"relay": "relay", "state": "state", "for_": "for", "alarm": "alarm"}
 
 def _duration_s(text: str, field: str) -> float:
     try:
-        return commands_cli._duration_s(text)
+        return commands_cli.duration_s(text)
     except argparse.ArgumentTypeError as error:
         raise HTTPException(status_code=400, detail=f"{field}: {error}") from None
 
@@ -57,7 +57,7 @@ def send(device: str, command: CommandIn, session: Annotated[Session, Depends(TE
     try:
         with db.transaction() as tx:
             command_id = enqueue(tx, device, commands_cli.ACTIONS[command.action],
-                                 commands_cli._args(args, session.user), created_by=session.user, now=ctx.now(),
+                                 commands_cli.command_args(args, session.user), created_by=session.user, now=ctx.now(),
                                  ttl_s=ttl_s)
             acting_user(tx, session.user, roles=COMMAND_ROLES, doing="send commands")
     except FleetError as error:
@@ -76,6 +76,6 @@ def commands(device: str, _: Annotated[Session, Depends(VIEWER)], db: Annotated[
     if state is not None and state not in STATES:
         raise HTTPException(status_code=400, detail=f"state {state!r}: expected one of {', '.join(STATES)}")
     where = " AND state = ?" if state is not None else ""
-    rows = db.query(f"SELECT {', '.join(commands_cli._COLUMNS)} FROM commands WHERE device = ?{where}"
+    rows = db.query(f"SELECT {', '.join(commands_cli.COLUMNS)} FROM commands WHERE device = ?{where}"
                     " ORDER BY created_at DESC, id LIMIT ?", (device, *((state,) if state is not None else ()), limit))
-    return [CommandOut.model_validate(commands_cli._as_dict(row)) for row in rows]
+    return [CommandOut.model_validate(commands_cli.command_dict(row)) for row in rows]
