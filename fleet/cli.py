@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fleet.export.cli",
     "fleet.web.cli",
     "fleet.opendata.cli",
+    "fleet.tenants.cli",
 )
 
 

@@ -366,7 +366,7 @@ def test_fleet_registry_cli_groups_and_users(fleet: Fleet) -> None:
     assert [(u["name"], u["role"], u["email"], u["disabled_at"] is None) for u in json.loads(out)] == [
         ("marie", "technician", "marie@example.org", True), ("paul", "viewer", None, False)]
     code, out, _ = fleet.run("users", "list", *db)
-    assert out.splitlines()[0].split() == ["USER", "ROLE", "EMAIL", "CREATED", "DISABLED"]
+    assert out.splitlines()[0].split() == ["USER", "ROLE", "COMMUNE", "EMAIL", "CREATED", "DISABLED"]
     for argv, message in [
         (["groups", "add", "Valley"], "hameau-fleet groups add: NAME 'Valley': a group name is 1-63"),
         (["groups", "add", "hills", "--priority", "high"], "hameau-fleet groups add: --priority 'high': not a whole"),

@@ -42,6 +42,8 @@ from fleet.registry.model import (
 )
 from fleet.store.db import Database
 from fleet.store.url import data_dir
+from fleet.tenants.communes import require_commune
+from fleet.tenants.scope import scope_of
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,6 +59,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     add.add_argument("--broker", required=True, metavar="URL", help="the broker the box reaches, mqtts://HOST:PORT")
     add.add_argument("--ca", default=PRODUCTION.cafile, metavar="FILE",
                      help=f"the fleet CA certificate the box trusts (default: {PRODUCTION.cafile})")
+    add.add_argument("--commune", default=None, metavar="NAME",
+                     help="the commune the box serves (default: --user's commune, else the service's own box)")
     add.add_argument("--user", default=None, metavar="NAME",
                      help="who adds it (a user of the fleet, not disabled; recorded as added_by)")
     add.add_argument("--bundle-dir", default=None, metavar="DIR",
@@ -82,6 +86,17 @@ def _broker_file_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reload-command", default=DEFAULT_RELOAD_COMMAND, metavar="CMD",
                         help=f"makes the broker re-read its files (default: {DEFAULT_RELOAD_COMMAND!r};"
                         f" e.g. 'kill -HUP PID'; '{NO_RELOAD}' to skip)")
+
+
+def _commune_for(db: Database, commune: str | None, user: str | None) -> str | None:
+    """The new box's commune: --commune, checked against --user's (a commune's user adds only to it)."""
+    own = scope_of(db, user).commune if user is not None else None
+    if commune is not None:
+        require_commune(db, commune)
+        if own is not None and commune != own:
+            raise RegistryError(f"--commune {commune!r}: user {user!r} works for commune {own!r} only")
+        return commune
+    return own
 
 
 def _files(args: argparse.Namespace) -> BrokerFiles:
@@ -110,6 +125,7 @@ def _add(args: argparse.Namespace) -> int:
     with opened(args) as db:
         check_new(db, device.device)  # said before any file is touched; checked again in the transaction
         _check_user(db, args.user)
+        commune = _commune_for(db, args.commune, args.user)
         staging = bundle.prepare(directory, device, source, password, now=now)
 
         def then(conn: Database) -> None:
@@ -119,7 +135,7 @@ def _add(args: argparse.Namespace) -> int:
         try:
             add_device(db, device.device, device.site, now=now, latitude=device.latitude,
                        longitude=device.longitude, timezone=device.timezone, groups=device.groups,
-                       added_by=args.user, then=then)
+                       added_by=args.user, commune=commune, then=then)
         except BaseException:
             bundle.discard(staging)
             raise
@@ -127,11 +143,12 @@ def _add(args: argparse.Namespace) -> int:
     done = _reload(files, f"device {device.device!r} is registered and its bundle is in {directory}")
     report = reports[-1]
     emit(args, {
-        "device": device.device, "site": device.site, "groups": list(device.groups), "bundle": str(directory),
+        "device": device.device, "site": device.site, "groups": list(device.groups), "commune": commune,
+        "bundle": str(directory),
         "devices_let_in": len(report.devices), "dropped": list(report.dropped),
         "without_password": list(report.without_password), "reload": done,
     }, [
-        f"device {device.device} added (site {device.site!r}"
+        f"device {device.device} added (site {device.site!r}" + (f", commune {commune}" if commune else "")
         + (f", groups {', '.join(device.groups)}" if device.groups else "") + ")",
         (f"bundle: {directory} ({bundle.STUB_FILE}, {bundle.CA_FILE}, {bundle.PASSWORD_FILE}):"
         " copy it to the box's SD card (boot partition)"),

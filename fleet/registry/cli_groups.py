@@ -24,6 +24,7 @@ from fleet.registry.model import (
     check_user_name,
     parse_priority,
 )
+from fleet.tenants.communes import require_commune
 from fleet.web.accounts import read_new_password, set_password
 
 
@@ -35,6 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     add.add_argument("--description", default="", help="what the group is")
     add.add_argument("--priority", default="0",
                      help="config merge order: groups apply in ascending priority, then name (default: 0)")
+    add.add_argument("--commune", default=None, metavar="NAME",
+                     help="the commune the group belongs to (it holds only that commune's boxes; default: the service's)")
     remove = subcommand(groups, "remove", "delete a group (its boxes stay registered)", _group_remove)
     remove.add_argument("name", metavar="NAME")
     assign = subcommand(groups, "assign", "put boxes in a group", _assign)
@@ -50,6 +53,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     user_add.add_argument("name", metavar="NAME")
     user_add.add_argument("--role", required=True, help=f"one of {', '.join(ROLES)}")
     user_add.add_argument("--email", default=None)
+    user_add.add_argument("--commune", default=None, metavar="NAME",
+                          help="the commune the user works for, and sees only (default: the service, who sees all)")
     subcommand(users, "list", "every user", _user_list)
     disable = subcommand(users, "disable", "disable a user (kept, for the record)", _user_disable)
     disable.add_argument("name", metavar="NAME")
@@ -63,8 +68,12 @@ def _group_add(args: argparse.Namespace) -> int:
     check_group_name(args.name)
     priority = parse_priority(args.priority)
     with opened(args) as db:
-        group = create_group(db, args.name, now=time.time(), description=args.description, priority=priority)
-    emit(args, {"name": group.name, "description": group.description, "priority": group.priority},
+        if args.commune is not None:
+            require_commune(db, args.commune)
+        group = create_group(db, args.name, now=time.time(), description=args.description, priority=priority,
+                             commune=args.commune)
+    emit(args, {"name": group.name, "description": group.description, "priority": group.priority,
+                "commune": group.commune},
          [f"group {group.name} created (priority {group.priority})"])
     return 0
 
@@ -99,9 +108,10 @@ def _group_list(args: argparse.Namespace) -> int:
     with opened(args) as db:
         groups = list_groups(db)
     data = [{"name": g.name, "description": g.description, "priority": g.priority, "created_at": g.created_at,
-             "devices": list(g.members)} for g in groups]
-    rows = [[g.name, str(g.priority), str(len(g.members)), g.description or "-"] for g in groups]
-    emit(args, data, table(["GROUP", "PRIORITY", "DEVICES", "DESCRIPTION"], rows) if rows else ["no group"])
+             "devices": list(g.members), "commune": g.commune} for g in groups]
+    rows = [[g.name, str(g.priority), str(len(g.members)), g.commune or "-", g.description or "-"] for g in groups]
+    emit(args, data, table(["GROUP", "PRIORITY", "DEVICES", "COMMUNE", "DESCRIPTION"], rows) if rows
+         else ["no group"])
     return 0
 
 
@@ -110,9 +120,11 @@ def _user_add(args: argparse.Namespace) -> int:
     check_role(args.role)
     check_email(args.email)
     with opened(args) as db:
-        user = add_user(db, args.name, args.role, now=time.time(), email=args.email)
-    emit(args, {"name": user.name, "role": user.role, "email": user.email},
-         [f"user {user.name} added ({user.role})"])
+        if args.commune is not None:
+            require_commune(db, args.commune)
+        user = add_user(db, args.name, args.role, now=time.time(), email=args.email, commune=args.commune)
+    emit(args, {"name": user.name, "role": user.role, "email": user.email, "commune": user.commune},
+         [f"user {user.name} added ({user.role}, {'commune ' + user.commune if user.commune else 'the service'})"])
     return 0
 
 
@@ -120,9 +132,11 @@ def _user_list(args: argparse.Namespace) -> int:
     with opened(args) as db:
         users = list_users(db)
     data = [{"name": u.name, "role": u.role, "email": u.email, "created_at": u.created_at,
-             "disabled_at": u.disabled_at} for u in users]
-    rows = [[u.name, u.role, u.email or "-", when(u.created_at), when(u.disabled_at)] for u in users]
-    emit(args, data, table(["USER", "ROLE", "EMAIL", "CREATED", "DISABLED"], rows) if rows else ["no user"])
+             "disabled_at": u.disabled_at, "commune": u.commune} for u in users]
+    rows = [[u.name, u.role, u.commune or "(service)", u.email or "-", when(u.created_at), when(u.disabled_at)]
+            for u in users]
+    emit(args, data, table(["USER", "ROLE", "COMMUNE", "EMAIL", "CREATED", "DISABLED"], rows) if rows
+         else ["no user"])
     return 0
 
 

@@ -26,7 +26,7 @@ LOCK_KEY = "hameau-registry"
 
 Then = Callable[[Database], None]
 
-_DEVICE_COLUMNS = "device, site, latitude, longitude, timezone, added_at, revoked_at"
+_DEVICE_COLUMNS = "device, site, latitude, longitude, timezone, added_at, revoked_at, commune"
 
 
 def add_device(
@@ -40,6 +40,7 @@ def add_device(
     timezone: str | None = None,
     groups: Sequence[str] = (),
     added_by: str | None = None,
+    commune: str | None = None,
     then: Then | None = None,
 ) -> Device:
     """Register a new device (with its groups, which must exist); RegistryError if the id is taken or revoked."""
@@ -52,12 +53,18 @@ def add_device(
     with db.transaction() as conn:
         conn.lock(LOCK_KEY)
         check_new(conn, device)
+        if commune is not None and conn.one("SELECT 1 FROM communes WHERE name = ?", (commune,)) is None:
+            raise RegistryError(f"--commune {commune[:80]!r}: no such commune (add it: hameau-fleet communes add)")
+        outside = [g for g in wanted if (conn.one("SELECT commune FROM groups WHERE name = ?", (g,)) or (None,))[0]
+                   not in (None, commune)]
+        if outside:
+            raise RegistryError(f"--group {outside[0]!r}: a group of another commune")
         missing = [g for g in wanted if conn.one("SELECT 1 FROM groups WHERE name = ?", (g,)) is None]
         if missing:
             raise RegistryError(f"--group {missing[0]!r}: no such group (create it: hameau-fleet groups add {missing[0]})")
         conn.execute(
-            f"INSERT INTO registry ({_DEVICE_COLUMNS}, added_by) VALUES (?,?,?,?,?,?,NULL,?)",
-            (device, site, latitude, longitude, timezone, now, added_by),
+            f"INSERT INTO registry ({_DEVICE_COLUMNS}, added_by) VALUES (?,?,?,?,?,?,NULL,?,?)",
+            (device, site, latitude, longitude, timezone, now, commune, added_by),
         )
         conn.executemany(
             "INSERT INTO group_members (group_name, device, added_at) VALUES (?,?,?)",
@@ -65,7 +72,7 @@ def add_device(
         )
         if then is not None:
             then(conn)
-    return Device(device, site, latitude, longitude, timezone, now, None, tuple(sorted(wanted)))
+    return Device(device, site, latitude, longitude, timezone, now, None, tuple(sorted(wanted)), commune)
 
 
 def check_new(db: Database, device: str) -> None:
@@ -113,10 +120,15 @@ def get_device(db: Database, device: str) -> Device | None:
     return _device(row, _groups_by_device(db, [device]).get(device, ()))
 
 
-def list_devices(db: Database, *, group: str | None = None, include_revoked: bool = True) -> list[Device]:
-    """Registered devices in id order, optionally only one group's and only those not revoked."""
+def list_devices(db: Database, *, group: str | None = None, include_revoked: bool = True,
+                 commune: str | None = None) -> list[Device]:
+    """Registered devices in id order, optionally only one group's, one commune's, and only those not revoked."""
     sql = f"SELECT {_DEVICE_COLUMNS} FROM registry"
-    where, params = [], []
+    where: list[str] = []
+    params: list[str] = []
+    if commune is not None:
+        where.append("commune = ?")
+        params.append(commune)
     if group is not None:
         where.append("device IN (SELECT device FROM group_members WHERE group_name = ?)")
         params.append(group)
@@ -164,4 +176,5 @@ def _groups_by_device(db: Database, devices: Sequence[str]) -> dict[str, tuple[s
 
 def _device(row: tuple, groups: tuple[str, ...]) -> Device:
     lat, lon = (None if v is None else float(v) for v in (row[2], row[3]))
-    return Device(row[0], row[1], lat, lon, row[4], float(row[5]), None if row[6] is None else float(row[6]), groups)
+    return Device(row[0], row[1], lat, lon, row[4], float(row[5]), None if row[6] is None else float(row[6]), groups,
+                  row[7])

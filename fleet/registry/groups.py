@@ -23,17 +23,20 @@ from fleet.registry.model import (
 from fleet.store.db import Database
 
 
-def create_group(db: Database, name: str, *, now: float, description: str = "", priority: int = 0) -> Group:
-    """A new empty group; RegistryError if the name is taken."""
+def create_group(db: Database, name: str, *, now: float, description: str = "", priority: int = 0,
+                 commune: str | None = None) -> Group:
+    """A new empty group (of a commune, or the service's); RegistryError if the name is taken."""
     check_group_name(name)
     description = check_text(description, "--description", MAX_DESCRIPTION_CHARS, required=False)
     with db.transaction() as conn:
         conn.lock(LOCK_KEY)
         if conn.one("SELECT 1 FROM groups WHERE name = ?", (name,)) is not None:
             raise RegistryError(f"group {name!r} already exists")
-        conn.execute("INSERT INTO groups (name, description, priority, created_at) VALUES (?,?,?,?)",
-                     (name, description, int(priority), now))
-    return Group(name, description, int(priority), now)
+        if commune is not None and conn.one("SELECT 1 FROM communes WHERE name = ?", (commune,)) is None:
+            raise RegistryError(f"--commune {commune[:80]!r}: no such commune (add it: hameau-fleet communes add)")
+        conn.execute("INSERT INTO groups (name, description, priority, created_at, commune) VALUES (?,?,?,?,?)",
+                     (name, description, int(priority), now, commune))
+    return Group(name, description, int(priority), now, (), commune)
 
 
 def delete_group(db: Database, name: str) -> None:
@@ -52,8 +55,12 @@ def add_members(db: Database, name: str, devices: Sequence[str], *, now: float) 
     with db.transaction() as conn:
         conn.lock(LOCK_KEY)
         _require_group(conn, name)
+        owner = conn.one("SELECT commune FROM groups WHERE name = ?", (name,))
         added = []
         for device in dict.fromkeys(require_registered(conn, devices)):
+            box = conn.one("SELECT commune FROM registry WHERE device = ?", (device,))
+            if owner is not None and owner[0] is not None and box is not None and box[0] != owner[0]:
+                raise RegistryError(f"device {device!r} is not a box of commune {owner[0]!r}, whose group {name!r} is")
             cursor = conn.execute(
                 "INSERT INTO group_members (group_name, device, added_at) VALUES (?,?,?)"
                 " ON CONFLICT (group_name, device) DO NOTHING",
@@ -78,13 +85,15 @@ def remove_members(db: Database, name: str, devices: Sequence[str]) -> list[str]
     return removed
 
 
-def list_groups(db: Database) -> list[Group]:
-    """Every group with its members, in merge order (priority, then name)."""
+def list_groups(db: Database, *, commune: str | None = None) -> list[Group]:
+    """Every group (only one commune's when given) with its members, in merge order (priority, then name)."""
     members: dict[str, list[str]] = {}
     for group, device in db.query("SELECT group_name, device FROM group_members ORDER BY group_name, device"):
         members.setdefault(group, []).append(device)
-    rows = db.query("SELECT name, description, priority, created_at FROM groups ORDER BY priority, name")
-    return [Group(r[0], r[1], int(r[2]), float(r[3]), tuple(members.get(r[0], ()))) for r in rows]
+    where, params = ("WHERE commune = ?", (commune,)) if commune is not None else ("", ())
+    rows = db.query(f"SELECT name, description, priority, created_at, commune FROM groups {where}"
+                    " ORDER BY priority, name", params)
+    return [Group(r[0], r[1], int(r[2]), float(r[3]), tuple(members.get(r[0], ())), r[4]) for r in rows]
 
 
 def groups_of(db: Database, device: str) -> list[str]:
@@ -102,19 +111,23 @@ def _require_group(db: Database, name: str) -> None:
         raise RegistryError(f"group {name!r} does not exist")
 
 
-def add_user(db: Database, name: str, role: str, *, now: float, email: str | None = None) -> User:
-    """A new fleet user; RegistryError if the name is taken (a disabled user's name too)."""
+def add_user(db: Database, name: str, role: str, *, now: float, email: str | None = None,
+             commune: str | None = None) -> User:
+    """A new fleet user (of a commune, or of the service); RegistryError if the name is taken (a disabled one's too)."""
     check_user_name(name)
     check_role(role)
     check_email(email)
     with db.transaction() as conn:
         if conn.one("SELECT 1 FROM users WHERE name = ?", (name,)) is not None:
             raise RegistryError(f"user {name!r} already exists")
-        conn.execute("INSERT INTO users (name, role, email, created_at) VALUES (?,?,?,?)", (name, role, email, now))
-    return User(name, role, email, now, None)
+        if commune is not None and conn.one("SELECT 1 FROM communes WHERE name = ?", (commune,)) is None:
+            raise RegistryError(f"--commune {commune[:80]!r}: no such commune (add it: hameau-fleet communes add)")
+        conn.execute("INSERT INTO users (name, role, email, created_at, commune) VALUES (?,?,?,?,?)",
+                     (name, role, email, now, commune))
+    return User(name, role, email, now, None, commune)
 
 
-_USER_COLUMNS = "name, role, email, created_at, disabled_at"
+_USER_COLUMNS = "name, role, email, created_at, disabled_at, commune"
 
 
 def list_users(db: Database, *, include_disabled: bool = True) -> list[User]:
@@ -132,7 +145,7 @@ def get_user(db: Database, name: str) -> User | None:
 
 
 def _user(row: tuple) -> User:
-    return User(row[0], row[1], row[2], float(row[3]), None if row[4] is None else float(row[4]))
+    return User(row[0], row[1], row[2], float(row[3]), None if row[4] is None else float(row[4]), row[5])
 
 
 def disable_user(db: Database, name: str, *, now: float) -> User:

@@ -38,6 +38,8 @@ class Device:
     added_at: float
     revoked_at: float | None
     groups: tuple[str, ...] = ()
+    #: The commune the box serves (None: the service's own box).
+    commune: str | None = None
 
     @property
     def revoked(self) -> bool:
@@ -54,6 +56,8 @@ class Group:
     priority: int
     created_at: float
     members: tuple[str, ...] = ()
+    #: The commune the group belongs to (None: the service's; it may hold boxes of every commune).
+    commune: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,8 @@ class User:
     email: str | None
     created_at: float
     disabled_at: float | None
+    #: The commune the user works for (None: the intercommunal service, who sees every commune).
+    commune: str | None = None
 
 
 def check_device_id(value: str, option: str = "ID") -> str:

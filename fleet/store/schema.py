@@ -19,6 +19,7 @@ from fleet.store.schema_notify import STATEMENTS as NOTIFY
 from fleet.store.schema_opendata import STATEMENTS as OPENDATA
 from fleet.store.schema_registry import STATEMENTS as REGISTRY
 from fleet.store.schema_rollups import STATEMENTS as ROLLUPS
+from fleet.store.schema_tenants import STATEMENTS as TENANTS
 from fleet.store.schema_web import STATEMENTS as WEB
 
 #: Version 1: devices, records keyed (device, lane, seq), batch ranges, lane high-water marks, thinned
@@ -120,6 +121,7 @@ MIGRATIONS: Mapping[int, Migration] = {
     7: ddl_step(WEB),
     8: ddl_step(OPENDATA),
     9: ddl_step(HOMEASSISTANT),
+    10: ddl_step(TENANTS),
 }
 
 #: The schema version this code writes; a store with a higher version was written by a newer Hameau.

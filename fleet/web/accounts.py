@@ -16,6 +16,7 @@ from fleet.errors import FleetError
 from fleet.registry.groups import get_user
 from fleet.registry.model import RegistryError
 from fleet.store.db import Database
+from fleet.tenants.scope import Scope
 from fleet.web.settings import WebSettings
 
 #: NIST SP 800-63B: at least 8 characters chosen by the user; Hameau asks 10 for a commune's shared machine.
@@ -41,6 +42,13 @@ class Session:
     role: str
     csrf: str
     token_hash: str
+    #: The commune the user works for (None: the intercommunal service).
+    commune: str | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """What this user may see and act on."""
+        return Scope(self.commune)
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -113,7 +121,7 @@ def login(db: Database, settings: WebSettings, name: str, password: str, *, clie
             (token_hash(token), user.name, csrf, now, now, client[:200]),
         )
         _rehash_if_needed(db, settings, user.name, stored, password)
-    return token, Session(user=user.name, role=user.role, csrf=csrf, token_hash=token_hash(token))
+    return token, Session(user=user.name, role=user.role, csrf=csrf, token_hash=token_hash(token), commune=user.commune)
 
 
 def _oldest_counted(db: Database, scope: str, limit: int, since: float) -> float | None:
@@ -153,20 +161,20 @@ def session_for(db: Database, settings: WebSettings, token: str, *, now: float) 
         return None
     digest = token_hash(token)
     row = db.one(
-        "SELECT s.user_name, u.role, s.csrf, s.created_at, s.last_seen, u.disabled_at FROM web_sessions s"
+        "SELECT s.user_name, u.role, s.csrf, s.created_at, s.last_seen, u.disabled_at, u.commune FROM web_sessions s"
         " JOIN users u ON u.name = s.user_name WHERE s.token_hash = ?",
         (digest,),
     )
     if row is None:
         return None
-    user, role, csrf, created_at, last_seen, disabled_at = row
+    user, role, csrf, created_at, last_seen, disabled_at, commune = row
     if (disabled_at is not None or now - float(last_seen) > settings.session_idle_min * 60.0
             or now - float(created_at) > settings.session_max_h * 3600.0):
         db.execute("DELETE FROM web_sessions WHERE token_hash = ?", (digest,))
         return None
     if now - float(last_seen) >= 30.0:
         db.execute("UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?", (now, digest))
-    return Session(user=user, role=role, csrf=csrf, token_hash=digest)
+    return Session(user=user, role=role, csrf=csrf, token_hash=digest, commune=commune)
 
 
 def logout(db: Database, session: Session) -> None:
