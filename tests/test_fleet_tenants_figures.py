@@ -81,3 +81,17 @@ def test_commune_figures_without_a_load_have_no_kwh(db) -> None:  # type: ignore
 def test_a_year_before_keeps_the_day_and_folds_29_february() -> None:
     assert a_year_before(date(2026, 3, 31)) == date(2025, 3, 31)
     assert a_year_before(date(2028, 2, 29)) == date(2027, 2, 28)
+
+
+def test_commune_figures_take_the_rollups_dark_time_when_they_hold_it(db) -> None:  # type: ignore[no-untyped-def]
+    create_commune(db, new_commune("paris", "Paris", now=0.0))
+    register(db, "box-a", "Mairie", 48.8566, 2.3522)
+    register(db, "box-n", "Dépôt", None, None)  # no place: its stored dark time is not an astronomical clock
+    set_members(db, "paris", "device", ["box-a", "box-n"])
+    db.executemany("INSERT INTO lighting_days VALUES (?,?,?,?,?,?)", [
+        ("box-a", "lights", D.isoformat(), 36000.0, 14 * 3600.0, 2),
+        ("box-n", "lights", D.isoformat(), 36000.0, 14 * 3600.0, 2)])
+    paris = get_commune(db, "paris")
+    assert paris is not None
+    found = commune_figures(db, paris, D, D, PARIS, NOW)
+    assert (found.lit_h, found.astronomical_h) == (pytest.approx(10.0), pytest.approx(14.0))

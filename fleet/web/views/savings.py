@@ -3,7 +3,8 @@
 Definitions (the page and the README say the same):
 - Astronomical clock: lamps lit from sunset to sunrise every night, the sun computed with astral at the box's
   registry coordinates rounded to 0.05° (edge/controllers/sun.py; sunrise/sunset = the sun's centre at -0.833°): per local day,
-  the hours before sunrise plus those after sunset (fleet/rollups/maths.py dark_seconds). Hours lit are the
+  the hours before sunrise plus those after sunset (fleet/rollups/maths.py dark_seconds); the roll-ups' own
+  figure (lighting_days.dark_s, the same sum at the box's exact coordinates) when they hold it. Hours lit are the
   roll-ups' lit_s (the circuit's relay on). Hours saved = astronomical - lit. A box without coordinates has no
   astronomical hours (its circuits are counted apart).
 - Energy saved against lighting all night = hours saved x the circuit relay's load (load_w in the desired
@@ -219,10 +220,10 @@ def _lighting(db: Database, devices: Sequence[str], first: date, last: date, zon
     months: dict[str, list[float]] = {}
     loads: dict[str, dict[str, float | None]] = {}
     apart = set()
-    for device, circuit, day, lit_s, _dark, _switches in lighting_days(
+    for device, circuit, day, lit_s, stored_dark, _switches in lighting_days(
         db, devices, first=first.isoformat(), last=last.isoformat()
     ):
-        dark = dark_of(device, day)
+        dark = float(stored_dark) if stored_dark is not None and device in dark_of.places else dark_of(device, day)
         if dark is None:
             apart.add(f"{device}/{circuit}")
             continue
