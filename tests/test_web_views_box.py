@@ -70,6 +70,16 @@ def test_lux_night_lamps_and_cutoff_from_the_config(db) -> None:
     assert sat.cutoff == ((at(date(2026, 1, 18), 0, 30), at(date(2026, 1, 18), 5, 30)),) and sat.lit == ()
 
 
+def test_lux_night_under_way_has_its_lamps_lit_only_up_to_now(db) -> None:
+    rec = Records(db, "box-a")
+    rec.decision(at(D, 17, 42), "street-main", "street-lights", True, mode="lux", lux=20.0)
+    (night,) = lux_nights(db, "box-a", D, PARIS, box_setup(db, "box-a"), now=at(D, 21))
+    assert night.lit == ((at(D, 17, 42), at(D, 21)),) and night.lit_s == 3 * 3600 + 18 * 60
+    assert night.cutoff == ((at(D, 23), at(D1, 5, 30)),)  # tonight's cut-off is the config's schedule
+    (before,) = lux_nights(db, "box-a", D, PARIS, box_setup(db, "box-a"), now=at(D, 15))
+    assert before.lit == ()  # the evening had not come
+
+
 def test_lux_night_cutoff_from_decisions_without_a_config(db) -> None:
     rec = Records(db, "box-b")
     rec.decision(at(D, 12), "lights", "relay-1", True, mode="override", lux=None)

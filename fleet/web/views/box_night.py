@@ -95,9 +95,12 @@ def _lighting_decisions(found: list[BoxEvent]) -> dict[str, list[BoxEvent]]:
     return circuits
 
 
-def lux_nights(db: Database, device: str, evening: date, zone: ZoneInfo, setup: BoxSetup) -> tuple[LuxNight, ...]:
-    """Each lighting circuit's night of `evening` (those in the config, and those whose decisions are stored)."""
+def lux_nights(db: Database, device: str, evening: date, zone: ZoneInfo, setup: BoxSetup, *,
+               now: float | None = None) -> tuple[LuxNight, ...]:
+    """Each lighting circuit's night of `evening` (those in the config, and those whose decisions are stored);
+    a night under way at `now` has its lamps' spans only up to `now` (what comes after is not known yet)."""
     start, end = night_bounds(evening, zone)
+    known = end if now is None else min(end, max(start, now))
     decisions = _lighting_decisions(events(db, device, start - LOOKBACK_S, end))
     configs = {c.id: c for c in setup.lighting}
     lux_all = readings(db, device, LUX_READING, start, end)
@@ -109,7 +112,7 @@ def lux_nights(db: Database, device: str, evening: date, zone: ZoneInfo, setup: 
         initial = before[-1].data.get("on") if before else None
         changes = [(e.ts, e.data.get("on") if isinstance(e.data.get("on"), bool) else None)
                    for e in mine if e.ts >= start]
-        lit = spans(changes, initial if isinstance(initial, bool) else None, start, end)
+        lit = spans(changes, initial if isinstance(initial, bool) else None, start, known)
         if cfg is not None and cfg.lux_sensor is not None:
             sensor: str | None = cfg.lux_sensor
         else:
@@ -119,7 +122,7 @@ def lux_nights(db: Database, device: str, evening: date, zone: ZoneInfo, setup: 
         else:
             modes = [(e.ts, e.data.get("mode") == "cut-off") for e in mine if e.ts >= start]
             was = before[-1].data.get("mode") == "cut-off" if before else False
-            cutoff, source = spans(modes, was, start, end), "decisions"
+            cutoff, source = spans(modes, was, start, known), "decisions"
         points = lux_all.get(sensor, []) if sensor is not None else []
         nights.append(LuxNight(
             circuit, sensor, evening, start, end, thin(points, start, end), lit, cutoff,
