@@ -7,11 +7,15 @@ import json
 import time
 from typing import Any
 
-from fleet.alarms.ack import acknowledge, resolve
+from fleet.alarms.ack import MIN_PREFIX, AlarmError, acknowledge, resolve
 from fleet.alarms.model import KINDS, Alarm
 from fleet.alarms.table import get_alarm, list_alarms
 from fleet.cli_common import group_parser, opened, subcommand
 from fleet.cli_common import when_s as when  # seconds: alarms are read to the second
+from fleet.cli_users import user_scope
+from fleet.store.db import Database
+from fleet.tenants.communes import require_commune
+from fleet.tenants.scope import Scope
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,6 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     listing.add_argument("--open", action="store_true", help="only the alarms still open")
     listing.add_argument("--device", default=None, help="only this device's alarms")
     listing.add_argument("--kind", default=None, choices=KINDS, help="only alarms of this kind")
+    listing.add_argument("--commune", default=None, metavar="NAME", help="only the alarms of this commune's boxes")
     show = subcommand(group, "show", "one alarm in full: its evidence, its acknowledgement", _show)
     show.add_argument("id", metavar="ID", help="the alarm's id (or its first 6+ characters)")
     ack = subcommand(group, "ack", "acknowledge an alarm as a named user (the box's own alarm on the box too)", _ack)
@@ -39,6 +44,9 @@ def _line(a: Alarm) -> str:
 def _list(args: argparse.Namespace) -> int:
     with opened(args) as db:
         alarms = list_alarms(db, open_only=args.open, device=args.device, kind=args.kind)
+        if args.commune is not None:
+            boxes = Scope(require_commune(db, args.commune).name).devices(db) or frozenset()
+            alarms = [a for a in alarms if a.device in boxes]
     if args.json:
         print(json.dumps([a.to_dict() for a in alarms], indent=2, ensure_ascii=False))
     elif not alarms:
@@ -74,9 +82,28 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def resolve_in(db: Database, text: str, scope: Scope) -> str:
+    """The alarm `text` names (its id or a unique 6+ prefix) among those of `scope`'s boxes: another commune's
+    alarm is answered as one that does not exist."""
+    if scope.service:
+        return resolve(db, text)
+    wanted = text.strip().lower()
+    if len(wanted) < MIN_PREFIX:
+        return resolve(db, text)  # the same refusal, which names no alarm
+    condition, params = scope.device_sql("device")
+    found = [] if any(ch not in "0123456789abcdef" for ch in wanted) else [str(r[0]) for r in db.query(
+        f"SELECT id FROM alarms WHERE id LIKE ? AND {condition} ORDER BY id LIMIT 2", (wanted + "%", *params))]
+    if not found:
+        raise AlarmError(f"no alarm {text!r}")
+    if len(found) > 1 and wanted not in found:
+        raise AlarmError(f"alarm {text!r} is ambiguous ({', '.join(found)}...): give more characters")
+    return wanted if wanted in found else found[0]
+
+
 def _ack(args: argparse.Namespace) -> int:
     with opened(args) as db:
-        done = acknowledge(db, args.id, args.user, note=args.note, now=time.time())
+        alarm_id = resolve_in(db, args.id, user_scope(db, args.user))
+        done = acknowledge(db, alarm_id, args.user, note=args.note, now=time.time())
     result: dict[str, Any] = {"alarm": done.alarm.to_dict(), "command": done.command_id}
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))

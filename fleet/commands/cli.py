@@ -20,6 +20,7 @@ from fleet.commands.queue import STATES, enqueue
 from fleet.configs.view import when
 from fleet.errors import FleetError
 from fleet.store.db import Database
+from fleet.tenants.scope import Scope
 
 #: The commands table's columns, in the order command_dict reads them.
 COLUMNS = ("id", "device", "action", "args", "created_by", "created_at", "expires_at", "state", "result",
@@ -109,7 +110,8 @@ def _send(args: argparse.Namespace) -> int:
         with db.transaction() as tx:  # the command is checked first, then who asks: both or nothing
             command_id = enqueue(tx, args.device, ACTIONS[args.action], command_args(args, user),
                                  created_by=user, now=now, ttl_s=args.ttl_s)
-            acting_user(tx, user, roles=COMMAND_ROLES, doing="send commands")
+            who = acting_user(tx, user, roles=COMMAND_ROLES, doing="send commands")
+            Scope(who.commune).require_device(tx, args.device)  # another commune's box: as if unregistered
         command = fetch(db, command_id)
     assert command is not None
     if args.json:

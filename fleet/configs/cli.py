@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from fleet.cli_common import default_user, group_parser, opened, subcommand
+from fleet.cli_users import user_scope
 from fleet.configs.desired import Outcome, set_fragment, unset_fragment
 from fleet.configs.view import config_state, describe
 from fleet.errors import FleetError
+from fleet.store.db import Database
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +40,18 @@ def _scope(args: argparse.Namespace) -> tuple[str, str]:
     return ("device", args.device) if args.device is not None else ("group", args.group)
 
 
+def _check_reach(db: Database, user: str, scope: str, name: str, *, unset: bool) -> None:
+    """A commune's user sets fragments of their commune's boxes and groups only: another's is unknown to them."""
+    reach = user_scope(db, user)
+    if reach.service or (reach.sees_device(db, name) if scope == "device" else reach.sees_group(db, name)):
+        return
+    if unset:
+        raise FleetError(f"no config fragment for {scope} {name!r}")
+    if scope == "group":
+        raise FleetError(f"no group {name!r} in the registry: create it first")
+    reach.require_device(db, name)
+
+
 def _report(outcomes: list[Outcome], as_json: bool) -> None:
     if as_json:
         print(json.dumps([{"device": o.device, "version": o.version or None, "changed": o.changed,
@@ -59,16 +73,20 @@ def _set(args: argparse.Namespace) -> int:
         text = Path(args.file).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise FleetError(f"{args.file}: cannot be read: {getattr(error, 'strerror', None) or error}") from None
+    by = args.user or default_user()
     with opened(args) as db:
-        outcomes = set_fragment(db, scope, name, text, by=args.user or default_user(), now=time.time())
+        _check_reach(db, by, scope, name, unset=False)
+        outcomes = set_fragment(db, scope, name, text, by=by, now=time.time())
     _report(outcomes, args.json)
     return 0
 
 
 def _unset(args: argparse.Namespace) -> int:
     scope, name = _scope(args)
+    by = args.user or default_user()
     with opened(args) as db:
-        outcomes = unset_fragment(db, scope, name, by=args.user or default_user(), now=time.time())
+        _check_reach(db, by, scope, name, unset=True)
+        outcomes = unset_fragment(db, scope, name, by=by, now=time.time())
     _report(outcomes, args.json)
     return 0
 

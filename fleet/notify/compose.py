@@ -62,6 +62,10 @@ class Message:
     subject: str
     text: str
     document: Mapping[str, Any]
+    #: The commune whose boxes' alarms it tells of (None: the service's own boxes, or every commune's).
+    commune: str | None = None
+    #: Only for the commune's recipients (its own digest), not for the service's channels.
+    commune_only: bool = False
 
 
 def _num(value: Any) -> float | None:

@@ -39,14 +39,17 @@ class Outgoing:
                    str(row[6]), int(row[7]), float(row[8]))
 
 
-def enqueue(db: Database, settings: NotifySettings, message: Message, now: float) -> int:
-    """Queue `message` once per e-mail recipient and once per webhook URL; the number of rows queued."""
+def enqueue(db: Database, settings: NotifySettings, message: Message, now: float, *,
+            also_to: Sequence[str] = ()) -> int:
+    """Queue `message` once per e-mail recipient (the service's, unless the message is a commune's own, and
+    `also_to`: its commune's) and once per webhook URL (the service's); the number of rows queued."""
     rows = []
     ids = json.dumps(list(message.alarm_ids))
     if settings.smtp is not None:
-        for recipient in settings.smtp.recipients:
+        service = () if message.commune_only else settings.smtp.recipients
+        for recipient in dict.fromkeys((*service, *also_to)):
             rows.append((uuid.uuid4().hex, "email", recipient, message.kind, ids, message.subject, message.text))
-    if settings.webhook is not None:
+    if settings.webhook is not None and not message.commune_only:
         for url in settings.webhook.urls:
             row_id = uuid.uuid4().hex
             document = {**message.document, "id": row_id, "created_at": now}

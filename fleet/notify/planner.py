@@ -9,13 +9,15 @@ In one transaction under one lock (so two serve processes plan each message once
 - an announced alarm that clears is announced once more, grouped the same way (the power comes back);
 - at or after `digest_time` (local time in `timezone`) the day's digest is planned, unless the day's
   marker row exists already: exactly once a day, whatever the number of serve processes.
+Alarms are announced per commune of their box (grouping included): a message goes to the service's channels and
+to its commune's recipients, never to another commune's; each commune with recipients gets its own digest.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fleet.notify.compose import (
@@ -30,6 +32,7 @@ from fleet.notify.compose import (
 from fleet.notify.outbox import enqueue, purge
 from fleet.notify.settings import NotifySettings
 from fleet.store.db import Database
+from fleet.tenants.communes import list_communes
 
 #: The advisory lock of the planner on PostgreSQL (SQLite's write lock serialises anyway).
 PLAN_LOCK = "hameau-fleet-notify-plan"
@@ -56,7 +59,9 @@ def plan(db: Database, settings: NotifySettings, now: float) -> PlanReport:
         messages += _openings(db, settings, now)
         messages += _clearings(db, settings, now)
         messages += _digest(db, settings, now)
-        rows = sum(enqueue(db, settings, message, now) for message in messages)
+        recipients = {c.name: c.recipients for c in list_communes(db)}
+        rows = sum(enqueue(db, settings, message, now, also_to=recipients.get(message.commune or "", ()))
+                   for message in messages)
         purge(db, now - KEEP_S)
     return PlanReport(tuple(messages), rows)
 
@@ -84,6 +89,34 @@ def _load(db: Database, ids: Sequence[str]) -> list[Alarm]:
     return found
 
 
+def _by_commune(db: Database, alarms: Sequence[Alarm]) -> list[tuple[str | None, list[Alarm]]]:
+    """The alarms split by the commune of their box (None: the service's own or unregistered boxes first)."""
+    devices = sorted({a.device for a in alarms})
+    commune: dict[str, str | None] = {}
+    for start in range(0, len(devices), 500):
+        chunk = devices[start:start + 500]
+        commune.update({str(d): None if c is None else str(c) for d, c in db.query(
+            f"SELECT device, commune FROM registry WHERE device IN ({','.join('?' * len(chunk))})", chunk)})
+    split: dict[str | None, list[Alarm]] = defaultdict(list)
+    for alarm in alarms:
+        split[commune.get(alarm.device)].append(alarm)
+    return sorted(split.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+
+
+def _announce(db: Database, settings: NotifySettings, kind: str, alarms: Sequence[Alarm], *,
+              cleared: bool) -> list[Message]:
+    """Per commune: one grouped message when more than the threshold, else one message each."""
+    messages: list[Message] = []
+    single = cleared_message if cleared else alarm_message
+    for commune, mine in _by_commune(db, alarms):
+        if len(mine) > settings.group_threshold:
+            found = [group_message(kind, mine, settings.zone, cleared=cleared)]
+        else:
+            found = [single(a, settings.zone) for a in sorted(mine, key=lambda a: (a.device, a.id))]
+        messages += [replace(m, commune=commune) for m in found]
+    return messages
+
+
 def _ripe(db: Database, settings: NotifySettings, now: float, waiting_sql: str, since_column: str,
           ) -> dict[str, list[str]]:
     """Per kind, the ids waiting to be announced, for the kinds whose window has closed."""
@@ -98,13 +131,9 @@ def _ripe(db: Database, settings: NotifySettings, now: float, waiting_sql: str, 
 
 def _openings(db: Database, settings: NotifySettings, now: float) -> list[Message]:
     messages: list[Message] = []
-    zone = settings.zone
     for kind, ids in sorted(_ripe(db, settings, now, "opened_at IS NULL AND skipped = 0", "noticed_at").items()):
         alarms = _load(db, ids)
-        if len(alarms) > settings.group_threshold:
-            messages.append(group_message(kind, alarms, zone, cleared=False))
-        else:
-            messages += [alarm_message(alarm, zone) for alarm in sorted(alarms, key=lambda a: (a.device, a.id))]
+        messages += _announce(db, settings, kind, alarms, cleared=False)
         db.executemany("UPDATE notify_marks SET opened_at = ? WHERE alarm_id = ?", [(now, i) for i in ids])
         # Announced together with its clearing: no second message for it.
         db.executemany(
@@ -115,15 +144,11 @@ def _openings(db: Database, settings: NotifySettings, now: float) -> list[Messag
 
 def _clearings(db: Database, settings: NotifySettings, now: float) -> list[Message]:
     messages: list[Message] = []
-    zone = settings.zone
     ripe = _ripe(db, settings, now, "clear_noticed_at IS NOT NULL AND cleared_at IS NULL AND opened_at IS NOT NULL",
                  "clear_noticed_at")
     for kind, ids in sorted(ripe.items()):
         alarms = _load(db, ids)
-        if len(alarms) > settings.group_threshold:
-            messages.append(group_message(kind, alarms, zone, cleared=True))
-        else:
-            messages += [cleared_message(alarm, zone) for alarm in sorted(alarms, key=lambda a: (a.device, a.id))]
+        messages += _announce(db, settings, kind, alarms, cleared=True)
         db.executemany("UPDATE notify_marks SET cleared_at = ? WHERE alarm_id = ?", [(now, i) for i in ids])
     return messages
 
@@ -151,10 +176,15 @@ def _digest(db: Database, settings: NotifySettings, now: float) -> list[Message]
     def alarms(where: str, *params: float) -> list[Alarm]:
         return [Alarm.from_row(row) for row in db.query(f"SELECT {ALARM_COLUMNS} FROM alarms WHERE {where}", params)]
 
-    return [digest_message(
-        day,
-        alarms("state = 'open'"),
-        alarms("first_seen >= ? AND first_seen <= ?", since, now),
-        alarms("state = 'cleared' AND cleared_at >= ? AND cleared_at <= ?", since, now),
-        settings.zone,
-    )]
+    found = (alarms("state = 'open'"), alarms("first_seen >= ? AND first_seen <= ?", since, now),
+             alarms("state = 'cleared' AND cleared_at >= ? AND cleared_at <= ?", since, now))
+    digests = [digest_message(day, found[0], found[1], found[2], settings.zone)]
+    if settings.smtp is None:
+        return digests
+    for commune in list_communes(db):  # each commune with recipients: the digest of its own boxes only
+        if commune.recipients:
+            boxes = {str(r[0]) for r in db.query("SELECT device FROM registry WHERE commune = ?", (commune.name,))}
+            mine = [[a for a in listed if a.device in boxes] for listed in found]
+            digests.append(replace(digest_message(day, mine[0], mine[1], mine[2], settings.zone),
+                                   commune=commune.name, commune_only=True))
+    return digests

@@ -74,6 +74,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     _broker_file_options(sync)
     listing = subcommand(devices, "list", "every registered box's health", _list)
     listing.add_argument("--group", default=None, metavar="NAME", help="only this group's boxes")
+    listing.add_argument("--commune", default=None, metavar="NAME", help="only this commune's boxes")
     show = subcommand(devices, "show", "one box's registration and health", _show)
     show.add_argument("device", metavar="ID")
 
@@ -218,7 +219,8 @@ def _list(args: argparse.Namespace) -> int:
             check_group_name(args.group, "--group")
             if db.one("SELECT 1 FROM groups WHERE name = ?", (args.group,)) is None:
                 raise RegistryError(f"--group {args.group!r}: no such group")
-        health = device_health(db, list_devices(db, group=args.group))
+        commune = None if args.commune is None else require_commune(db, args.commune).name
+        health = device_health(db, list_devices(db, group=args.group, commune=commune))
     rows = [[h.device, h.site, h.state, when(h.since), when(h.last_record_at), _config(h), str(h.open_alarms),
              str(h.faults), str(h.thinned)] for h in health]
     header = ["DEVICE", "SITE", "STATE", "SINCE", "LAST RECORD", "CONFIG WANT/HAS", "ALARMS", "FAULTS", "THINNED"]
@@ -235,11 +237,11 @@ def _show(args: argparse.Namespace) -> int:
         health = device_health(db, [device])[0]
         config = config_state(db, device.device)
     report = None if config is None or config["reported"]["version"] is None else config["reported"]
-    data = {**health.to_json(), "latitude": device.latitude, "longitude": device.longitude,
+    data = {**health.to_json(), "commune": device.commune, "latitude": device.latitude, "longitude": device.longitude,
             "timezone": device.timezone, "added_at": device.added_at, "config_report": report}
     state = health.state + (f" since {when(health.since)}" if health.since is not None else "")
     lines = [
-        f"device: {device.device}", f"site: {device.site}",
+        f"device: {device.device}", f"site: {device.site}", f"commune: {device.commune or '- (the service)'}",
         f"location: {_location(device)}", f"groups: {', '.join(device.groups) or '-'}",
         f"added: {when(device.added_at)}", f"state: {state}", f"last seen: {when(health.last_seen)}",
         f"last record: {when(health.last_record_at)} (box time {when(health.last_record_ts)})",

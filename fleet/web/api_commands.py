@@ -51,7 +51,7 @@ def _namespace(command: CommandIn) -> argparse.Namespace:
 def send(device: str, command: CommandIn, session: Annotated[Session, Depends(TECHNICIAN)],
          db: Annotated[Database, Depends(get_db)], ctx: Annotated[WebContext, Depends(web_context)]) -> CommandOut:
     """Queue a command for a box as the logged-in user; serve sends it before it expires."""
-    registered(db, device)
+    registered(db, device, session.scope)
     args = _namespace(command)
     ttl_s = _duration_s(command.ttl, "ttl")
     try:
@@ -68,11 +68,11 @@ def send(device: str, command: CommandIn, session: Annotated[Session, Depends(TE
 
 
 @router.get("/api/v1/devices/{device}/commands", response_model=list[CommandOut], responses={404: {"model": ErrorOut}})
-def commands(device: str, _: Annotated[Session, Depends(VIEWER)], db: Annotated[Database, Depends(get_db)],
+def commands(device: str, session: Annotated[Session, Depends(VIEWER)], db: Annotated[Database, Depends(get_db)],
              state: Annotated[str | None, Query(description=f"one of {', '.join(STATES)}")] = None,
              limit: Annotated[int, Query(ge=1, le=commands_cli.MAX_LIMIT)] = 50) -> list[CommandOut]:
     """A box's commands, newest first."""
-    registered(db, device)
+    registered(db, device, session.scope)
     if state is not None and state not in STATES:
         raise HTTPException(status_code=400, detail=f"state {state!r}: expected one of {', '.join(STATES)}")
     where = " AND state = ?" if state is not None else ""

@@ -12,6 +12,7 @@ from fleet.export.readings import untrusted_count
 from fleet.export.span import ExportError, UnknownDeviceError, parse_span
 from fleet.export.table import CsvExport, ExportRequest
 from fleet.store.db import Database
+from fleet.tenants.scope import Scope
 from fleet.web.accounts import Session
 from fleet.web.api_models import ErrorOut, SeriesOut
 from fleet.web.auth import VIEWER
@@ -26,8 +27,14 @@ def _refused(error: ExportError) -> HTTPException:
     return HTTPException(status_code=404 if isinstance(error, UnknownDeviceError) else 400, detail=str(error))
 
 
+def _in_scope(db: Database, device: str, scope: Scope) -> None:
+    """UnknownDeviceError, worded as fleet.export.catalog's, for a box of another commune (or the service's)."""
+    if not scope.service and not scope.sees_device(db, device):
+        raise UnknownDeviceError(f"no device {device!r}")
+
+
 @router.get("/api/v1/devices/{device}/series", response_model=SeriesOut, responses=ERRORS)
-def series(device: str, _: Annotated[Session, Depends(VIEWER)], db: Annotated[Database, Depends(get_db)],
+def series(device: str, session: Annotated[Session, Depends(VIEWER)], db: Annotated[Database, Depends(get_db)],
            ctx: Annotated[WebContext, Depends(web_context)],
            first: Annotated[str | None, Query(alias="from", description=f"start: {RANGE}")] = None,
            last: Annotated[str | None, Query(alias="to", description=f"end: {RANGE}")] = None) -> SeriesOut:
@@ -37,6 +44,7 @@ def series(device: str, _: Annotated[Session, Depends(VIEWER)], db: Annotated[Da
             raise ExportError("give both from and to, or neither (the last 31 days)")
         span = default_span(ctx.now()) if first is None or last is None else parse_span(
             first, last, ctx.settings.rollups.zone)
+        _in_scope(db, device, session.scope)
         return SeriesOut.model_validate(catalog(db, device, span).as_dict())
     except ExportError as error:
         raise _refused(error) from None
@@ -47,7 +55,7 @@ def series(device: str, _: Annotated[Session, Depends(VIEWER)], db: Annotated[Da
           "description": "RFC 4180 CSV with a header naming units; ISO 8601 times in UTC and local time"},
     **ERRORS,
 })
-def series_csv(device: str, _: Annotated[Session, Depends(VIEWER)], db: Annotated[Database, Depends(get_db)],
+def series_csv(device: str, session: Annotated[Session, Depends(VIEWER)], db: Annotated[Database, Depends(get_db)],
                ctx: Annotated[WebContext, Depends(web_context)],
                first: Annotated[str, Query(alias="from", description=f"start: {RANGE}")],
                last: Annotated[str, Query(alias="to", description=f"end: {RANGE}; a datetime is excluded")],
@@ -59,6 +67,8 @@ def series_csv(device: str, _: Annotated[Session, Depends(VIEWER)], db: Annotate
     zone = ctx.settings.rollups.zone
     try:
         request = ExportRequest(device, parse_span(first, last, zone), sensor, reading, rollup)
+        request.check()
+        _in_scope(db, device, session.scope)
         export = CsvExport(db, request, zone)
     except ExportError as error:
         raise _refused(error) from None

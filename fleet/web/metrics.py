@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from fleet.commands.queue import STATES as COMMAND_STATES
 from fleet.notify.outbox import CHANNELS
 from fleet.store.db import Database
+from fleet.tenants.scope import SERVICE, Scope
 from fleet.web.accounts import Session
 from fleet.web.auth import METRICS
 from fleet.web.deps import WebContext, get_db, web_context
@@ -34,40 +35,54 @@ router = APIRouter()
 class StoreCollector(Collector):
     """Every hameau_fleet_* metric, read from the store when collected."""
 
-    def __init__(self, db: Database, now: float) -> None:
-        self.db, self.now = db, now
+    def __init__(self, db: Database, now: float, scope: Scope = SERVICE) -> None:
+        self.db, self.now, self.scope = db, now, scope
+
+    def _only(self, column: str, joiner: str = "WHERE") -> tuple[str, tuple[str, ...]]:
+        """An SQL clause keeping rows whose `column` is a box in scope ('' for the whole service)."""
+        if self.scope.service:
+            return "", ()
+        condition, params = self.scope.device_sql(column)
+        return f" {joiner} {condition}", params
 
     def collect(self) -> Iterator[Metric]:
         """The metric families, in a fixed order."""
         yield from self._ingest()
         yield from self._devices()
         yield from self._alarms()
-        yield from self._notifications()
+        if self.scope.service:  # the outbox is the service's: a commune's user does not see it
+            yield from self._notifications()
         yield from self._commands()
 
     def _ingest(self) -> Iterator[Metric]:
+        only, params = self._only("id")
         new, resent, batches = self.db.one(
             "SELECT coalesce(sum(records_new), 0), coalesce(sum(records_resent), 0), coalesce(sum(batches), 0)"
-            " FROM devices") or (0, 0, 0)
+            f" FROM devices{only}", params) or (0, 0, 0)
         yield CounterMetricFamily(f"{PREFIX}records_ingested", "Records stored for the first time.", value=new)
         yield CounterMetricFamily(f"{PREFIX}records_resent", "Records received again (already stored).",
                                   value=resent)
         yield CounterMetricFamily(f"{PREFIX}batches", "Batches (up messages) stored.", value=batches)
         rejects = CounterMetricFamily(f"{PREFIX}rejects", "Messages refused, by reason.", labels=["reason"])
-        for reason, count in self.db.query("SELECT reason, sum(count) FROM rejects GROUP BY reason ORDER BY reason"):
+        only, params = self._only("device")
+        for reason, count in self.db.query(
+                f"SELECT reason, sum(count) FROM rejects{only} GROUP BY reason ORDER BY reason", params):
             rejects.add_metric([str(reason)], int(count))
         yield rejects
 
     def _devices(self) -> Iterator[Metric]:
-        registered = self.db.scalar("SELECT count(*) FROM registry WHERE revoked_at IS NULL")
+        only, params = self._only("device", "AND")
+        registered = self.db.scalar(f"SELECT count(*) FROM registry WHERE revoked_at IS NULL{only}", params)
         yield GaugeMetricFamily(f"{PREFIX}devices_registered", "Boxes registered and not revoked.",
                                 value=registered)
-        known = self.db.scalar("SELECT count(*) FROM devices")
+        only, params = self._only("id")
+        known = self.db.scalar(f"SELECT count(*) FROM devices{only}", params)
         yield GaugeMetricFamily(f"{PREFIX}devices_known", "Boxes the ingest has heard of (registered or not).",
                                 value=known)
+        only, params = self._only("d.id", "AND")
         online = self.db.scalar(
             "SELECT count(*) FROM devices d WHERE d.online = 1 AND NOT EXISTS"
-            " (SELECT 1 FROM registry r WHERE r.device = d.id AND r.revoked_at IS NOT NULL)")
+            f" (SELECT 1 FROM registry r WHERE r.device = d.id AND r.revoked_at IS NOT NULL){only}", params)
         yield GaugeMetricFamily(f"{PREFIX}devices_online", "Boxes whose last status says online (revoked left out).",
                                 value=online)
         age = GaugeMetricFamily(f"{PREFIX}device_last_contact_age_seconds",
@@ -75,7 +90,8 @@ class StoreCollector(Collector):
                                 labels=["device"])
         for device, last_seen in self.db.query(
             "SELECT d.id, d.last_seen FROM devices d WHERE NOT EXISTS"
-            " (SELECT 1 FROM registry r WHERE r.device = d.id AND r.revoked_at IS NOT NULL) ORDER BY d.id"):
+            f" (SELECT 1 FROM registry r WHERE r.device = d.id AND r.revoked_at IS NOT NULL){only} ORDER BY d.id",
+                params):
             age.add_metric([str(device)], max(0.0, self.now - float(last_seen)))
         yield age
 
@@ -85,9 +101,10 @@ class StoreCollector(Collector):
         unacked = GaugeMetricFamily(f"{PREFIX}alarms_open_unacknowledged",
                                     "Open alarms nobody has acknowledged yet, by severity.", labels=["severity"])
         by_severity: dict[str, int] = {"critical": 0, "warning": 0, "info": 0}
+        only, params = self._only("device", "AND")
         for severity, kind, count, waiting in self.db.query(
             "SELECT severity, kind, count(*), sum(CASE WHEN acked_by IS NULL THEN 1 ELSE 0 END) FROM alarms"
-            " WHERE state = 'open' GROUP BY severity, kind ORDER BY severity, kind"):
+            f" WHERE state = 'open'{only} GROUP BY severity, kind ORDER BY severity, kind", params):
             alarms.add_metric([str(severity), str(kind)], int(count))
             by_severity[str(severity)] = by_severity.get(str(severity), 0) + int(waiting)
         for severity, count in by_severity.items():
@@ -118,22 +135,26 @@ class StoreCollector(Collector):
         yield retrying
 
     def _commands(self) -> Iterator[Metric]:
-        found = {str(state): int(n) for state, n in self.db.query("SELECT state, count(*) FROM commands GROUP BY state")}
+        only, params = self._only("device")
+        found = {str(state): int(n) for state, n in self.db.query(
+            f"SELECT state, count(*) FROM commands{only} GROUP BY state", params)}
         commands = GaugeMetricFamily(f"{PREFIX}commands", "Commands to boxes, by state.", labels=["state"])
         for state in sorted(set(COMMAND_STATES) | set(found)):
             commands.add_metric([state], found.get(state, 0))
         yield commands
 
 
-def render_metrics(db: Database, now: float) -> bytes:
-    """The Prometheus text exposition of the store as it is at `now`."""
+def render_metrics(db: Database, now: float, scope: Scope = SERVICE) -> bytes:
+    """The Prometheus text exposition of the store (the boxes in `scope`) as it is at `now`."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(db, now))
+    registry.register(StoreCollector(db, now, scope))
     return generate_latest(registry)
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(_: Annotated[Session | None, Depends(METRICS)], db: Annotated[Database, Depends(get_db)],
+def metrics(session: Annotated[Session | None, Depends(METRICS)], db: Annotated[Database, Depends(get_db)],
             ctx: Annotated[WebContext, Depends(web_context)]) -> Response:
-    """Prometheus scrape: a viewer's session, or the bearer token of `[web] metrics_token_file`."""
-    return Response(render_metrics(db, ctx.now()), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus scrape: a viewer's session (their commune's boxes only), or the bearer token of
+    `[web] metrics_token_file` (the whole service)."""
+    scope = SERVICE if session is None else session.scope
+    return Response(render_metrics(db, ctx.now(), scope), media_type=CONTENT_TYPE_LATEST)

@@ -25,7 +25,7 @@ def _alarms_page(request: Request, session: Session, db: Database, ctx: WebConte
                  device: str | None, notice: str = "", error: str = "", status_code: int = 200) -> HTMLResponse:
     if show not in SHOW:
         raise HTTPException(status_code=400, detail=f"show: expected open or all, got {show[:20]!r}")
-    rows = alarm_rows(db, open_only=show == "open", device=device or None)
+    rows = alarm_rows(db, open_only=show == "open", device=device or None, scope=session.scope)
     return page(request, "alarms.html", session, title="Alarms", alarms=rows, show=show, device=device or "",
                 notice=notice, error=error, may_ack=session.role in ("technician", "admin"),
                 fmt=Fmt(ctx.settings.rollups.zone, ctx.now()), status_code=status_code)
@@ -39,7 +39,7 @@ def alarms_page(
 ) -> HTMLResponse:
     """Open alarms (or all), critical first, with their evidence and who acknowledged them."""
     notice = ""
-    if acked:
+    if acked and session.scope.sees_alarm(db, acked):
         row = db.one("SELECT acked_by, ack_command FROM alarms WHERE id = ?", (acked,))
         if row is not None and row[0] is not None:
             notice = f"Alarm {acked[:12]} acknowledged by {row[0]}" + (
@@ -54,8 +54,10 @@ def ack_submit(
     note: Annotated[str, Form(max_length=4096)] = "", show: Annotated[str, Form()] = "open",
 ) -> Response:
     """Acknowledge an alarm as the logged-in user (the box's own alarm is acknowledged on the box too)."""
+    if not session.scope.sees_alarm(db, alarm_id):  # unknown, or another commune's: the same answer
+        raise HTTPException(status_code=404, detail=f"no alarm {alarm_id[:80]!r}")
     outcome = ack_alarm(db, alarm_id, session.user, note=note.strip() or None, now=ctx.now(),
-                        settings=ctx.settings.alarms)
+                        settings=ctx.settings.alarms, scope=session.scope)
     if outcome.error is not None:
         return _alarms_page(request, session, db, ctx, show=show if show in SHOW else "open", device=None,
                             error=outcome.error, status_code=409)

@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse
 
 from fleet.registry.devices import get_device
 from fleet.registry.health import device_health
+from fleet.registry.model import Device
 from fleet.rollups.place import device_place
 from fleet.store.db import Database
+from fleet.tenants.scope import SERVICE, Scope
 from fleet.web.accounts import Session
 from fleet.web.auth import VIEWER
 from fleet.web.charts_box import energy_chart, heating_chart, lux_chart, water_chart
@@ -26,7 +28,7 @@ from fleet.web.views.box_night import default_evening, lux_nights
 from fleet.web.views.box_water import meter_nights
 from fleet.web.views.fmt import Fmt, duration, num
 from fleet.web.views.geo import map_layout
-from fleet.web.views.overview import fleet_overview
+from fleet.web.views.overview import fleet_overview, scoped_groups
 
 router = APIRouter()
 
@@ -47,9 +49,20 @@ def parse_day(text: str | None, name: str) -> date | None:
     return day
 
 
-def group_names(db: Database) -> list[str]:
-    """Every group (commune) of the registry, by name."""
-    return [str(r[0]) for r in db.query("SELECT name FROM groups ORDER BY name")]
+def group_names(db: Database, scope: Scope = SERVICE) -> list[str]:
+    """The registry's groups in `scope` (every one for the service; a commune's own for its users), by name."""
+    if scope.service:
+        return [str(r[0]) for r in db.query("SELECT name FROM groups ORDER BY name")]
+    return [str(r[0]) for r in db.query("SELECT name FROM groups WHERE commune = ? ORDER BY name", (scope.commune,))]
+
+
+def visible_box(db: Database, device: str, scope: Scope) -> Device:
+    """The registered box `device` when in `scope`; 404 worded the same when unknown or another commune's."""
+    registered = get_device(db, device)
+    if registered is None or not scope.sees_commune(registered.commune):
+        raise HTTPException(status_code=404, detail=f"no box {device[:80]!r} in the registry")
+    (shown,) = scoped_groups(db, [registered], scope)
+    return shown
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -58,10 +71,10 @@ def boxes_page(
     ctx: Annotated[WebContext, Depends(web_context)], group: str | None = None,
 ) -> HTMLResponse:
     """The boxes: health, last contact and open alarms, and the map."""
-    groups = group_names(db)
+    groups = group_names(db, session.scope)
     if group is not None and group not in groups:
         raise HTTPException(status_code=404, detail=f"no group {group[:80]!r}")
-    overview = fleet_overview(db, group=group)
+    overview = fleet_overview(db, group=group, scope=session.scope)
     layout = map_layout(overview.boxes)
     fmt = Fmt(ctx.settings.rollups.zone, ctx.now())
     return page(request, "boxes.html", session, title="Boxes", overview=overview, map_svg=render_map(layout),
@@ -75,15 +88,13 @@ def box_page(
     night: str | None = None,
 ) -> HTMLResponse:
     """One box: health, open alarms, a night of lux and lamps, the leak chart, energy, heated zones."""
-    registered = get_device(db, device)
-    if registered is None:
-        raise HTTPException(status_code=404, detail=f"no box {device[:80]!r} in the registry")
+    registered = visible_box(db, device, session.scope)
     now = ctx.now()
     zone = device_place(db, device, ctx.settings.rollups.zone).zone
     evening = parse_day(night, "night") or default_evening(now, zone)
     setup = box_setup(db, device)
     (health,) = device_health(db, [registered])
-    nights = lux_nights(db, device, evening, zone, setup)
+    nights = lux_nights(db, device, evening, zone, setup, now=now)
     meters = meter_nights(db, device, setup, zone, now)
     energy = energy_series(db, device, zone, now)
     zones = zone_temperatures(db, device, setup, zone, now)

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse
 
 from fleet.export.catalog import catalog, default_span, unit_of
 from fleet.export.span import ExportError
-from fleet.registry.devices import get_device
 from fleet.store.db import Database
 from fleet.web.accounts import Session
 from fleet.web.auth import VIEWER
 from fleet.web.deps import WebContext, get_db, web_context
+from fleet.web.pages_boxes import visible_box
 from fleet.web.render import page
 
 router = APIRouter()
@@ -25,9 +25,7 @@ def export_page(request: Request, device: str, session: Annotated[Session, Depen
                 db: Annotated[Database, Depends(get_db)],
                 ctx: Annotated[WebContext, Depends(web_context)]) -> HTMLResponse:
     """Every series of the box (readings of the last 31 days, every roll-up), each with a CSV download form."""
-    registered = get_device(db, device)
-    if registered is None:
-        raise HTTPException(status_code=404, detail=f"no box {device[:80]!r} in the registry")
+    registered = visible_box(db, device, session.scope)
     now = ctx.now()
     try:
         found = catalog(db, device, default_span(now))

@@ -10,6 +10,7 @@ from typing import Any
 from fleet.alarms.ack import AlarmError, acknowledge
 from fleet.alarms.model import ALARM_COLUMNS, Alarm, AlarmSettings, alarm_from_row
 from fleet.store.db import Database
+from fleet.tenants.scope import SERVICE, Scope
 
 #: An evidence value longer than this is cut (the whole of it is in the API).
 MAX_EVIDENCE_CHARS = 600
@@ -73,11 +74,16 @@ def alarm_row(alarm: Alarm) -> AlarmRow:
 
 
 def alarm_rows(
-    db: Database, *, open_only: bool = False, device: str | None = None, kind: str | None = None, limit: int = 500
+    db: Database, *, open_only: bool = False, device: str | None = None, kind: str | None = None, limit: int = 500,
+    scope: Scope = SERVICE,
 ) -> tuple[AlarmRow, ...]:
-    """Alarms, open ones first, critical first, then the latest first (at most `limit`; the order of
-    fleet.alarms.table.list_alarms, with the limit in the query)."""
+    """Alarms of boxes in `scope`, open ones first, critical first, then the latest first (at most `limit`; the
+    order of fleet.alarms.table.list_alarms, with the limit in the query)."""
     where, params = [], []
+    if not scope.service:
+        condition, values = scope.device_sql("device")
+        where.append(condition)
+        params.extend(values)
     for clause, value, wanted in (("state = 'open'", None, open_only), ("device = ?", device, device is not None),
                                   ("kind = ?", kind, kind is not None)):
         if wanted:
@@ -104,10 +110,13 @@ class AckOutcome:
 
 
 def ack_alarm(
-    db: Database, alarm_id: str, user: str, *, note: str | None, now: float, settings: AlarmSettings | None = None
+    db: Database, alarm_id: str, user: str, *, note: str | None, now: float, settings: AlarmSettings | None = None,
+    scope: Scope = SERVICE,
 ) -> AckOutcome:
     """Acknowledge an alarm as `user` (fleet.alarms.ack.acknowledge: the box's own alarm gets an ack_alarm
-    command); a refusal (unknown alarm, already acknowledged, a viewer) is returned, not raised."""
+    command); a refusal (unknown alarm or one outside `scope`, already acknowledged, a viewer) is returned."""
+    if not scope.service and not scope.sees_alarm(db, alarm_id):
+        return AckOutcome(None, None, f"no alarm {alarm_id!r}")
     try:
         done = acknowledge(db, alarm_id, user, note=note or None, now=now, settings=settings)
     except AlarmError as error:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from fleet.registry.devices import list_devices
 from fleet.registry.health import device_health
+from fleet.registry.model import Device
 from fleet.store.db import Database
+from fleet.tenants.scope import SERVICE, Scope
 
 SEVERITIES = ("critical", "warning", "info")
 
@@ -58,6 +61,14 @@ class Overview:
     info: int
 
 
+def scoped_groups(db: Database, devices: Sequence[Device], scope: Scope) -> list[Device]:
+    """The devices with only the groups `scope` sees (a commune's user: not the service's own groups)."""
+    if scope.service:
+        return list(devices)
+    seen = {str(r[0]) for r in db.query("SELECT name FROM groups WHERE commune = ?", (scope.commune,))}
+    return [replace(d, groups=tuple(g for g in d.groups if g in seen)) for d in devices]
+
+
 def _open_by_severity(db: Database) -> dict[str, dict[str, int]]:
     rows = db.query("SELECT device, severity, count(*) FROM alarms WHERE state = 'open' GROUP BY device, severity")
     found: dict[str, dict[str, int]] = {}
@@ -71,9 +82,11 @@ def _latest(*times: float | None) -> float | None:
     return max(known) if known else None
 
 
-def fleet_overview(db: Database, *, group: str | None = None, include_revoked: bool = False) -> Overview:
-    """The registered boxes (one group's when given), in id order, with their health and open alarms."""
-    devices = list_devices(db, group=group, include_revoked=include_revoked)
+def fleet_overview(db: Database, *, group: str | None = None, include_revoked: bool = False,
+                   scope: Scope = SERVICE) -> Overview:
+    """The registered boxes in `scope` (one group's when given), in id order, with their health and open alarms."""
+    devices = scoped_groups(db, list_devices(db, group=group, include_revoked=include_revoked,
+                                             commune=scope.commune), scope)
     health = {h.device: h for h in device_health(db, devices)}
     alarms = _open_by_severity(db)
     boxes = []
