@@ -18,6 +18,7 @@ from fleet.store.schema_homeassistant import STATEMENTS as HOMEASSISTANT
 from fleet.store.schema_notify import STATEMENTS as NOTIFY
 from fleet.store.schema_opendata import STATEMENTS as OPENDATA
 from fleet.store.schema_registry import STATEMENTS as REGISTRY
+from fleet.store.schema_reports import STATEMENTS as REPORTS
 from fleet.store.schema_rollups import STATEMENTS as ROLLUPS
 from fleet.store.schema_tenants import STATEMENTS as TENANTS
 from fleet.store.schema_web import STATEMENTS as WEB
@@ -122,6 +123,7 @@ MIGRATIONS: Mapping[int, Migration] = {
     8: ddl_step(OPENDATA),
     9: ddl_step(HOMEASSISTANT),
     10: ddl_step(TENANTS),
+    11: ddl_step(REPORTS),
 }
 
 #: The schema version this code writes; a store with a higher version was written by a newer Hameau.

@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 
 #: The navigation bar: (path, label).
-NAV: tuple[tuple[str, str], ...] = (("/", "Boxes"), ("/alarms", "Alarms"), ("/savings", "Savings"))
+NAV: tuple[tuple[str, str], ...] = (("/", "Boxes"), ("/alarms", "Alarms"), ("/reports", "Reports"), ("/savings", "Savings"))
 
 
 def environment() -> Environment:
