@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from fleet.settings import FleetSettings
 from fleet.store.db import Database
+from fleet.web.cache import TimedCache
 from fleet.web.pool import StorePool
+
+#: How long a commune's public view is reused (its figures stop at yesterday; tonight's schedule is the config's).
+PUBLIC_VIEW_TTL_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +25,8 @@ class WebContext:
     pool: StorePool
     #: The bearer token Prometheus may send to /metrics (None: none configured).
     metrics_token: str | None = None
+    #: The inhabitants' pages' views, each commune's computed once per 5 minutes of the clock.
+    public_views: TimedCache = field(default_factory=lambda: TimedCache(PUBLIC_VIEW_TTL_S))
 
 
 def web_context(request: Request) -> WebContext:

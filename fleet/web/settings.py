@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fleet.settings_table import SettingsTable
 
 KEYS = (
     "session_idle_min", "session_max_h", "login_failures_per_user", "login_failures_per_client",
     "login_window_min", "tls_cert_file", "tls_key_file", "behind_tls_proxy", "metrics_token_file",
-    "password_hash_memory_mib", "password_hash_iterations",
+    "password_hash_memory_mib", "password_hash_iterations", "public_url",
 )
 
 
@@ -38,6 +39,9 @@ class WebSettings:
     #: argon2id cost of new password hashes (RFC 9106's second option; OWASP's floor is 19 MiB, 2 passes).
     password_hash_memory_mib: int = 64
     password_hash_iterations: int = 3
+    #: The dashboard's public base URL (e.g. https://hameau.example.org), printed as a QR code on the communes'
+    #: posters; None: the address the request came to.
+    public_url: str | None = None
 
     @property
     def secure_cookies(self) -> bool:
@@ -63,4 +67,22 @@ def parse_web(raw: Mapping[str, Any], where: str) -> WebSettings:
         metrics_token_file=t.path("metrics_token_file"),
         password_hash_memory_mib=t.number("password_hash_memory_mib", 64, 19, 4096, integer=True),
         password_hash_iterations=t.number("password_hash_iterations", 3, 2, 100, integer=True),
+        public_url=_public_url(t),
     )
+
+
+def _public_url(t: SettingsTable) -> str | None:
+    """`public_url`: an https base URL (http only on localhost), without query or fragment; no trailing '/'."""
+    value = t.raw.get("public_url")
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = None
+    local = parts is not None and parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
+    if (parts is None or not (parts.scheme == "https" or local) or not parts.hostname or parts.query
+            or parts.fragment or parts.username or any(c.isspace() for c in value) or len(value) > 200):
+        raise t.fail("public_url", f"must be a base URL such as https://hameau.example.org"
+                                   f" (http only on localhost), got {str(value)[:80]!r}")
+    return value.rstrip("/")
