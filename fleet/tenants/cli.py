@@ -30,6 +30,7 @@ from fleet.tenants.model import (
     parse_factor,
     parse_outline,
 )
+from fleet.tenants.report_cli import register as register_report
 
 #: Longest file read for the page text or the outline.
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -53,6 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     assign.add_argument("name", metavar="NAME", help="the commune, or '-' to give them back to the service")
     assign.add_argument("kind", choices=sorted(MEMBER_TABLES), help="what to put in it")
     assign.add_argument("keys", metavar="ID", nargs="+")
+    register_report(communes)
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
