@@ -11,7 +11,10 @@ change of the machine's load hits every route alike, `--requests` requests of ea
                         reads one night through the (device, lane, ts) index, so its cost follows the readings
                         per night, not the year),
   GET /alarms, GET /savings (a year of the commune), GET /api/v1/devices, GET /api/v1/alarms,
-  GET /api/v1/devices/{device}/series.csv (30 days of one temperature), GET /metrics.
+  GET /api/v1/devices/{device}/series.csv (30 days of one temperature), GET /metrics,
+  GET /c/{commune} and /api/v1/public/{commune} (the inhabitants' page of one of 10 communes sharing the boxes:
+  this month and year, and the same spans a year before), GET /service/communes and its CSV (the 10 communes
+  over the last calendar year, and the one before), GET /reports.
 Prints each route's median and p95 (ms) and its ratio to the baseline's median: ratios, not absolute times,
 are what carries from one machine (or one load) to another. A route the app does not have (404) prints
 "missing".
@@ -43,9 +46,12 @@ from pg_cluster import PgCluster, postgres_unavailable
 from web_seed_year import PARIS, Plan, device_id, seed
 
 from fleet.store import open_store
+from fleet.tenants.communes import create_commune, get_commune, new_commune, set_members
 from tests.web_helpers import Clock, login, web_app
 
 BASELINE = "GET /api/v1/session (baseline)"
+#: The fleet's boxes are shared out among this many communes (an intercommunal service).
+COMMUNES = 10
 SERIES = re.compile(r'<g class="series" data-series="([^"]+)"[^>]*>\s*<desc>([^<]*)</desc>')
 
 
@@ -71,7 +77,34 @@ def routes(plan: Plan) -> list[tuple[str, Callable[[int], str]]]:
         ("GET /api/v1/devices/{device}/series.csv (30 d)", lambda k: (
             f"/api/v1/devices/{sparse[k % len(sparse)]}/series.csv?{span}&sensor=hall-temp&reading=temperature_c")),
         ("GET /metrics", lambda k: "/metrics"),
+        (f"GET /c/{{commune}} (public page, {plan.boxes // COMMUNES} boxes)", lambda k: f"/c/{commune(k)}"),
+        ("GET /api/v1/public/{commune}", lambda k: f"/api/v1/public/{commune(k)}"),
+        (f"GET /service/communes ({COMMUNES} communes, a year)", lambda k: "/service/communes"),
+        ("GET /service/communes.csv", lambda k: "/service/communes.csv"),
+        ("GET /reports", lambda k: "/reports"),
     ]
+
+
+def commune(k: int) -> str:
+    """The k-th commune's name."""
+    return f"commune-{k % COMMUNES}"
+
+
+def ensure_communes(url: str, plan: Plan) -> None:
+    """The boxes shared out among COMMUNES communes (in id order), unless an earlier run did it."""
+    store = open_store(url)
+    try:
+        db = store.db
+        if get_commune(db, commune(0)) is not None:
+            return
+        per = max(1, plan.boxes // COMMUNES)
+        for c in range(COMMUNES):
+            create_commune(db, new_commune(commune(c), f"Commune {c}", now=plan.now))
+            devices = [device_id(i) for i in range(c * per, min(plan.boxes, (c + 1) * per))]
+            if devices:
+                set_members(db, commune(c), "device", devices)
+    finally:
+        store.close()
 
 
 def chart_points(html: str) -> dict[str, int]:
@@ -91,6 +124,7 @@ def p95(values: list[float]) -> float:
 
 def measure(url: str, plan: Plan, requests: int, budget_s: float) -> dict[str, Any]:
     """Time every route on the seeded store at `url` (a route stops once its requests took `budget_s`)."""
+    ensure_communes(url, plan)
     table = routes(plan)
     times: dict[str, list[float]] = {label: [] for label, _ in table}
     status: dict[str, int] = {}

@@ -17,7 +17,9 @@ from fleet.alarms.model import Raise
 from fleet.alarms.table import apply_raise
 from fleet.registry.devices import add_device
 from fleet.registry.groups import add_user
+from fleet.reports.store import submit_report
 from fleet.store import open_store
+from fleet.tenants.communes import create_commune, new_commune
 from fleet.web.app import create_app, route_table
 from fleet.web.auth import Guard
 
@@ -33,9 +35,12 @@ def _seed(url: str) -> dict[str, str]:
             alarm = apply_raise(store.db, "box-a", Raise(kind="leak", source="fleet", severity="critical",
                                                         message="night flow 40 L/h", evidence={}, at=NOW, order=NOW))
         add_user(store.db, "someone", "viewer", now=NOW)
+        create_commune(store.db, new_commune("village", "Le Village", now=NOW))
+        report = submit_report(store.db, "village", kind="light_out", street="Grande Rue", now=NOW).id
     finally:
         store.close()
-    return {"device": "box-a", "alarm_id": alarm, "id": alarm, "name": "someone"}
+    return {"device": "box-a", "alarm_id": alarm, "id": alarm, "name": "someone", "commune": "village",
+            "report_id": report, "ticket": report}
 
 
 def _guards(route: APIRoute) -> list[Guard]:

@@ -34,6 +34,10 @@ ROUTER_MODULES: tuple[str, ...] = (
     "pages_alarms",
     "pages_savings",
     "pages_export",
+    "pages_service",
+    "pages_public",
+    "api_public",
+    "pages_report_public", "pages_reports", "api_reports",
 )
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none';"
