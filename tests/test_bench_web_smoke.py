@@ -27,7 +27,7 @@ def test_bench_web_pages_prints_a_ratio_per_route(capsys: pytest.CaptureFixture[
     assert bench.main(["--boxes", "5", "--days", "20", "--engine", "sqlite", "--requests", "3"]) == 0
     out = capsys.readouterr().out
     labels = [label for label, _ in bench.routes(bench.Plan(5, 20, dense=2))]
-    assert len(labels) == 15
+    assert len(labels) == 16
     for label in labels:
         line = re.search(rf"^  {re.escape(label)} +3 +([\d.]+) +([\d.]+) +x([\d.]+)$", out, flags=re.MULTILINE)
         assert line is not None, f"no timed line for {label!r} in:\n{out}"

@@ -33,6 +33,8 @@ def test_timed_cache_reuses_within_its_time_and_remakes_after() -> None:
     cache.get("c", 1200.0, make("c1"))  # a third key: the least recent ("a") dropped
     assert cache.get("a", 1201.0, make("a5")) == "a5"
     assert made == ["a1", "a3", "a4", "b1", "c1", "a5"]
+    cache.clear()
+    assert cache.get("a", 1202.0, make("a6")) == "a6"
 
 
 def test_web_public_page_figures_refresh_after_five_minutes_settings_at_once(store_url: str) -> None:

@@ -35,3 +35,8 @@ class TimedCache:
             while len(self._items) > self.max_items:
                 self._items.popitem(last=False)
         return value
+
+    def clear(self) -> None:
+        """Forget every value (the next `get` of each key makes it again)."""
+        with self._lock:
+            self._items.clear()
