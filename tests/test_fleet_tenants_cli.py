@@ -116,6 +116,22 @@ def test_fleet_tenants_cli_commands_send_refuses_another_communes_box_as_unregis
         ("alpha-box", "alpha-tech"), ("bravo-box", "svc-tech")]
 
 
+def test_fleet_tenants_cli_export_as_a_user_reaches_only_their_communes_boxes(db: Database, cli: Cli) -> None:
+    _seed(db)
+    span = ("--from", "2026-06-01", "--to", "2026-06-02")
+    for box in ("bravo-box", "svc-box", "zz-nobox"):
+        for argv in (("export", "series", "--device", box), ("export", "csv", "--device", box, "--sensor", "t",
+                                                               "--reading", "temperature_c")):
+            said = cli.refused(*argv, *span, "--user", "alpha-tech")
+            assert said == f"device {box!r} is not registered", said
+    code, out, _ = cli.run("export", "csv", "--device", "alpha-box", "--sensor", "t", "--reading", "temperature_c",
+                           *span, "--user", "alpha-tech")
+    assert code == 0 and out.startswith("time_utc,time_local,device,site,sensor,reading,value_c")
+    assert cli.run("export", "series", "--device", "bravo-box", *span, "--user", "svc-tech")[0] == 0
+    assert cli.refused("export", "series", "--device", "alpha-box", *span, "--user", "nobody") == (
+        "no user 'nobody' (add one with hameau-fleet users add)")
+
+
 def test_fleet_tenants_cli_config_set_and_unset_stay_in_the_users_commune(
     db: Database, cli: Cli, tmp_path: Path
 ) -> None:

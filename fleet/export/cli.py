@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from fleet.cli_common import emit, group_parser, opened, subcommand, when
+from fleet.cli_users import acting_user
 from fleet.errors import FleetError
 from fleet.export.catalog import catalog, default_span, unit_of
 from fleet.export.readings import untrusted_count
@@ -17,6 +18,8 @@ from fleet.export.rollups import ROLLUPS
 from fleet.export.span import parse_span
 from fleet.export.table import CsvExport, ExportRequest
 from fleet.settings import load_settings
+from fleet.store.db import Database
+from fleet.tenants.scope import Scope
 
 RANGE_HELP = "YYYY-MM-DD (a local day in the fleet's time zone, included) or an ISO 8601 datetime"
 
@@ -35,11 +38,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     csv_.add_argument("--to", dest="last", required=True,
                       help=f"end: {RANGE_HELP}; a day is included, a datetime excluded")
     csv_.add_argument("--output", metavar="FILE", help="write to FILE (default: standard output)")
+    csv_.add_argument("--user", default=None, metavar="NAME",
+                      help="export as this fleet user: only their commune's boxes (a service user: any)")
     series = subcommand(group, "series", "the series a device has: readings (last 31 days unless --from/--to) "
                         "and roll-ups", _series, settings=True)
     series.add_argument("--device", required=True, metavar="ID")
     series.add_argument("--from", dest="first", help=f"start: {RANGE_HELP}")
     series.add_argument("--to", dest="last", help=f"end: {RANGE_HELP}")
+    series.add_argument("--user", default=None, metavar="NAME",
+                        help="as this fleet user: only their commune's boxes (a service user: any)")
 
 
 def _csv(args: argparse.Namespace) -> int:
@@ -48,6 +55,7 @@ def _csv(args: argparse.Namespace) -> int:
     request = ExportRequest(args.device, span, args.sensor, args.reading, args.rollup)
     request.check()
     with opened(args) as db:
+        _in_scope(db, args.user, args.device)
         export = CsvExport(db, request, zone)
         if args.output is None:
             for chunk in export.chunks():
@@ -62,6 +70,12 @@ def _csv(args: argparse.Namespace) -> int:
                 print(f"note: {untrusted} reading(s) of this series have no trusted time yet and are not exported",
                       file=sys.stderr)
     return 0
+
+
+def _in_scope(db: Database, user: str | None, device: str) -> None:
+    """With --user: the box must be one the user sees (another commune's is said unknown, as a missing one)."""
+    if user is not None:
+        Scope(acting_user(db, user, doing="export").commune).require_device(db, device)
 
 
 def _write(path: Path, export: CsvExport) -> None:
@@ -88,6 +102,7 @@ def _series(args: argparse.Namespace) -> int:
         raise FleetError("give both --from and --to, or neither (the last 31 days)")
     span = default_span(time.time()) if args.first is None else parse_span(args.first, args.last, zone)
     with opened(args) as db:
+        _in_scope(db, args.user, args.device)
         found = catalog(db, args.device, span)
     lines = [f"{found.device}" + (f" ({found.site})" if found.site else ""),
              f"readings from {when(span.start_s)} to {when(span.end_s)}:"]
