@@ -11,6 +11,7 @@ from fleet.configs.reports import ConfigsObserver
 from fleet.homeassistant import ha_jobs, ha_observers, ha_routes
 from fleet.notify import notify_jobs
 from fleet.opendata import ngsi_jobs
+from fleet.reports import retention as reports_retention
 from fleet.serve.jobs import Job
 from fleet.serve.service import Route
 from fleet.settings import FleetSettings
@@ -30,6 +31,7 @@ def jobs(settings: FleetSettings) -> Sequence[Job]:
         silence_job(settings.alarms),
         *notify_jobs(settings.notify),
         *rollups.jobs(settings.rollups, settings.retention),
+        reports_retention.job(settings.retention),
         *ha_jobs(settings.homeassistant),
         *ngsi_jobs(settings.ngsi),
         Job("statistics", 6 * 3600.0, lambda ctx: ctx.db.refresh_statistics()),

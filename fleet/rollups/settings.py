@@ -49,6 +49,8 @@ class RetentionSettings:
     #: Readings deleted per transaction (short transactions: ingest goes on meanwhile).
     chunk_rows: int = 5000
     enabled: bool = True
+    #: An inhabitant's photo is erased this many days after their report was closed (it may show people).
+    report_photo_keep_days: int = 90
 
 
 def parse_rollups(raw: Mapping[str, Any], where: str) -> RollupSettings:
@@ -78,7 +80,7 @@ def parse_rollups(raw: Mapping[str, Any], where: str) -> RollupSettings:
 def parse_retention(raw: Mapping[str, Any], where: str) -> RetentionSettings:
     """RetentionSettings from a `[retention]` table; FleetConfigError names file, key and reason."""
     t = _Table(raw, "retention", where)
-    t.only(("raw_keep_days", "chunk_rows", "enabled"))
+    t.only(("raw_keep_days", "chunk_rows", "enabled", "report_photo_keep_days"))
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise t.fail("enabled", f"must be true or false, got {enabled!r}")
@@ -86,4 +88,5 @@ def parse_retention(raw: Mapping[str, Any], where: str) -> RetentionSettings:
         raw_keep_days=t.number("raw_keep_days", 400, 7, 36500, integer=True),
         chunk_rows=t.number("chunk_rows", 5000, 100, 1_000_000, integer=True),
         enabled=enabled,
+        report_photo_keep_days=t.number("report_photo_keep_days", 90, 0, 36500, integer=True),
     )
