@@ -16,7 +16,6 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
-from fleet.registry.model import RegistryError
 from fleet.reports.area import area_map, commune_area
 from fleet.reports.guard import (
     Limits,
@@ -34,11 +33,11 @@ from fleet.reports.model import (
     check_point,
 )
 from fleet.reports.store import public_status, submit_report
-from fleet.tenants.communes import get_commune
-from fleet.tenants.model import Commune, check_commune_name, normalise_answer
+from fleet.tenants.model import Commune, normalise_answer
 from fleet.web.auth import PUBLIC
 from fleet.web.deps import WebContext, web_context
 from fleet.web.render import page
+from fleet.web.views.public import public_commune
 
 router = APIRouter()
 
@@ -59,13 +58,8 @@ def client_address(request: Request, behind_proxy: bool) -> str:
 
 
 def _public_commune(ctx: WebContext, name: str) -> Commune | None:
-    try:
-        check_commune_name(name)
-    except RegistryError:
-        return None
     with ctx.pool.connection() as db:
-        found = get_commune(db, name)
-    return found if found is not None and found.public_page else None
+        return public_commune(db, name)
 
 
 def _not_found(request: Request) -> HTMLResponse:
